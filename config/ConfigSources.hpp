@@ -1,0 +1,35 @@
+#pragma once
+// Where the values that other sections refer to came from, kept beside the Options while reading
+// so the cross-reference checks (ConfigValidator) can point at the right line.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/net/Address.hpp"
+#include "core/options/SourceMark.hpp"
+
+namespace switchyard {
+
+struct ListenerSource {
+    SourceMark self;                // "listeners[1]"
+    SourceMark name;                // line 0 when the name is missing or invalid
+    SourceMark listen;
+    SourceMark upstream;            // line 0 when the listener names no upstream
+    std::optional<Address> address; // the parsed listen address, when valid
+    bool reuse_port = false;
+};
+
+struct UpstreamSource {
+    SourceMark self;
+    SourceMark name;
+};
+
+// Index-aligned with Options::listeners / Options::upstreams: entry i describes element i.
+struct ConfigSources {
+    std::vector<ListenerSource> listeners;
+    std::vector<UpstreamSource> upstreams;
+    SourceMark metrics_listen;
+    std::optional<Address> metrics_address;
+};
+
+}  // namespace switchyard

@@ -1,0 +1,128 @@
+#include "config/ConfigValidator.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "config/Suggest.hpp"
+
+namespace switchyard {
+namespace {
+
+void add(std::vector<ConfigError>& errors, const SourceMark& where, std::string message) {
+    errors.push_back(ConfigError{where, std::move(message)});
+}
+
+std::string at_line(const SourceMark& mark) { return "line " + std::to_string(mark.line); }
+
+// Would binding both fail, or silently share one socket? The same inet host:port or unix path
+// does; so does a wildcard host (0.0.0.0 or ::) against any other host on the same port, unless
+// both sides set reuse_port (then the kernel lets them coexist on purpose). Port 0 asks for a
+// fresh ephemeral port each time, so it never collides.
+bool collide(const Address& a, bool a_reuse, const Address& b, bool b_reuse) {
+    if (a.is_unix() || b.is_unix()) return a.is_unix() && b.is_unix() && a.path == b.path;
+    if (a.port == 0 || a.port != b.port) return false;
+    if (a.host == b.host) return true;
+    if (a_reuse && b_reuse) return false;
+    auto wildcard = [](const std::string& h) { return h == "0.0.0.0" || h == "::"; };
+    auto is_v6 = [](const std::string& h) { return h.find(':') != std::string::npos; };
+    // :: covers IPv4 too on Linux (dual stack); 0.0.0.0 covers IPv4 and host names only.
+    if (a.host == "::" || b.host == "::") return true;
+    if (wildcard(a.host)) return !is_v6(b.host);
+    if (wildcard(b.host)) return !is_v6(a.host);
+    return false;
+}
+
+std::string collision(const Address& earlier, const Address& later) {
+    if (earlier == later) return "address " + later.to_string() + " is already used";
+    return "address " + later.to_string() + " overlaps " + earlier.to_string() + ", already used";
+}
+
+std::string listener_label(const Options& options, const ConfigSources& sources, std::size_t i) {
+    const std::string& name = options.listeners[i].name;
+    const std::string& where = at_line(sources.listeners[i].listen);
+    return name.empty() ? sources.listeners[i].self.path + " (" + where + ")" : "listener '" + name + "' (" + where + ")";
+}
+
+}  // namespace
+
+void ConfigValidator::check_cross_references(const Options& options, const ConfigSources& sources,
+                                             std::vector<ConfigError>& errors) {
+    check_unique_names(options, sources, errors);
+    check_upstream_references(options, sources, errors);
+    check_listen_addresses(options, sources, errors);
+}
+
+void ConfigValidator::check_unique_names(const Options& options, const ConfigSources& sources,
+                                         std::vector<ConfigError>& errors) {
+    std::map<std::string, const SourceMark*> seen;
+    for (std::size_t i = 0; i < options.upstreams.size(); ++i) {
+        const std::string& name = options.upstreams[i].name;
+        if (name.empty()) continue;
+        auto [first, inserted] = seen.try_emplace(name, &sources.upstreams[i].name);
+        if (!inserted)
+            add(errors, sources.upstreams[i].name,
+                "duplicate upstream name '" + name + "' (first used at " + at_line(*first->second) + ")");
+    }
+    seen.clear();
+    for (std::size_t i = 0; i < options.listeners.size(); ++i) {
+        const std::string& name = options.listeners[i].name;
+        if (name.empty()) continue;
+        auto [first, inserted] = seen.try_emplace(name, &sources.listeners[i].name);
+        if (!inserted)
+            add(errors, sources.listeners[i].name,
+                "duplicate listener name '" + name + "' (first used at " + at_line(*first->second) + ")");
+    }
+}
+
+void ConfigValidator::check_upstream_references(const Options& options, const ConfigSources& sources,
+                                                std::vector<ConfigError>& errors) {
+    std::vector<std::string> names;
+    for (const auto& upstream : options.upstreams)
+        if (!upstream.name.empty()) names.push_back(upstream.name);
+    // An upstream whose entry had errors may have no name recorded; its own errors already stop
+    // the load, so only report a dangling reference when every upstream entry was readable.
+    const bool all_named = names.size() == options.upstreams.size();
+    for (std::size_t i = 0; i < options.listeners.size(); ++i) {
+        const std::string& wanted = options.listeners[i].upstream;
+        if (wanted.empty() || sources.listeners[i].upstream.line == 0) continue;
+        if (std::find(names.begin(), names.end(), wanted) != names.end()) continue;
+        if (!all_named) continue;
+        std::string message = "unknown upstream '" + wanted + "'";
+        if (names.empty()) message += " (no upstreams are defined)";
+        else if (auto suggestion = suggest(wanted, names)) message += did_you_mean(suggestion);
+        else {
+            message += " (defined upstreams: ";
+            for (std::size_t n = 0; n < names.size(); ++n) message += (n ? ", " : "") + names[n];
+            message += ")";
+        }
+        add(errors, sources.listeners[i].upstream, message);
+    }
+}
+
+void ConfigValidator::check_listen_addresses(const Options& options, const ConfigSources& sources,
+                                             std::vector<ConfigError>& errors) {
+    for (std::size_t i = 0; i < sources.listeners.size(); ++i) {
+        const ListenerSource& later = sources.listeners[i];
+        if (!later.address) continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            const ListenerSource& earlier = sources.listeners[j];
+            if (!earlier.address) continue;
+            if (!collide(*earlier.address, earlier.reuse_port, *later.address, later.reuse_port)) continue;
+            add(errors, later.listen,
+                collision(*earlier.address, *later.address) + " by " + listener_label(options, sources, j));
+            break;
+        }
+    }
+    if (sources.metrics_address) {
+        for (std::size_t j = 0; j < sources.listeners.size(); ++j) {
+            const ListenerSource& listener = sources.listeners[j];
+            if (!listener.address || !collide(*listener.address, false, *sources.metrics_address, false)) continue;
+            add(errors, sources.metrics_listen,
+                collision(*listener.address, *sources.metrics_address) + " by " +
+                    listener_label(options, sources, j));
+            break;
+        }
+    }
+}
+
+}  // namespace switchyard

@@ -1,0 +1,28 @@
+#pragma once
+// Checks that need the whole file: unique listener and upstream names, listeners naming existing
+// upstreams, no two listeners (or a listener and the metrics exporter) on the same address.
+// Runs after the section readers, over what they could read, and appends to the same error list.
+#include <vector>
+
+#include "config/ConfigSources.hpp"
+#include "core/options/ConfigError.hpp"
+#include "core/options/Options.hpp"
+
+namespace switchyard {
+
+class ConfigValidator {
+public:
+    // Thread rule: any thread (reads its arguments only).
+    static void check_cross_references(const Options& options, const ConfigSources& sources,
+                                       std::vector<ConfigError>& errors);
+
+private:
+    static void check_unique_names(const Options& options, const ConfigSources& sources,
+                                   std::vector<ConfigError>& errors);
+    static void check_upstream_references(const Options& options, const ConfigSources& sources,
+                                          std::vector<ConfigError>& errors);
+    static void check_listen_addresses(const Options& options, const ConfigSources& sources,
+                                       std::vector<ConfigError>& errors);
+};
+
+}  // namespace switchyard

@@ -1,0 +1,128 @@
+// Reads one element of `listeners:`.
+#include <array>
+#include <limits>
+#include <utility>
+
+#include "config/CodecReader.hpp"
+#include "config/MappingReader.hpp"
+#include "config/SectionReaders.hpp"
+#include "core/net/Address.hpp"
+
+namespace switchyard {
+namespace {
+
+constexpr std::array<std::string_view, 13> kListenerKeys = {
+    "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream", "handler",
+    "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "codec"};
+constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "unix"};
+constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
+constexpr std::array<std::string_view, 1> kHandlers = {"echo"};
+
+constexpr std::uint64_t kMaxBacklog = 65535;
+constexpr std::uint64_t kMinBufferSize = 1024;
+constexpr std::uint64_t kMaxBufferSize = 16 * 1024 * 1024;
+
+void read_listen(YamlReader& reader, const YamlField& field, ListenerOptions& listener, ListenerSource& source) {
+    auto text = reader.string(field);
+    if (!text) return;
+    source.listen = YamlReader::value_mark(field);
+    std::string problem;
+    std::optional<Address> address;
+    if (listener.protocol == ListenerProtocol::unix_stream) {
+        address = parse_unix_path(*text, &problem);
+    } else if (text->rfind("unix:", 0) == 0) {
+        problem = "a unix socket path needs 'protocol: unix'";
+    } else {
+        address = parse_address(*text, &problem, /*allow_port_zero=*/true);
+    }
+    if (!address) {
+        reader.error(source.listen, "invalid listen address: " + problem);
+        return;
+    }
+    // The engine binds unix listeners by path; tcp ones by the text as written.
+    listener.listen = address->is_unix() ? address->path : *text;
+    source.address = std::move(address);
+}
+
+}  // namespace
+
+void read_listener(YamlReader& reader, const YamlField& field, Options& options, ConfigSources& sources) {
+    if (!reader.expect_mapping(field)) return;
+    MappingReader map(reader, field.value, field.path, kListenerKeys);
+    ListenerOptions listener;
+    ListenerSource source;
+    source.self = map.mark();
+
+    if (auto f = map.required("name")) {
+        if (auto name = reader.string(*f)) {
+            if (name->empty()) {
+                reader.error(YamlReader::value_mark(*f), "name must not be empty");
+            } else {
+                listener.name = *name;
+                source.name = YamlReader::value_mark(*f);
+            }
+        }
+    }
+    // The protocol decides how `listen` is read and which keys apply, so it goes first.
+    bool protocol_known = true;
+    if (auto f = map.field("protocol")) {
+        if (auto i = reader.choice(*f, kProtocols))
+            listener.protocol = *i == 0 ? ListenerProtocol::tcp : ListenerProtocol::unix_stream;
+        else
+            protocol_known = false;
+    }
+    const bool is_unix = listener.protocol == ListenerProtocol::unix_stream;
+    if (auto f = map.required("listen"); f && protocol_known) read_listen(reader, *f, listener, source);
+
+    if (auto f = map.field("reuse_port")) {
+        if (is_unix && protocol_known)
+            reader.error(YamlReader::key_mark(*f), "reuse_port applies to tcp listeners only, not protocol unix");
+        else if (auto b = reader.boolean(*f))
+            listener.reuse_port = *b;
+    }
+    source.reuse_port = listener.reuse_port;
+    if (auto f = map.field("mode")) {
+        if (!is_unix && protocol_known)
+            reader.error(YamlReader::key_mark(*f), "mode applies to unix listeners only (this listener is tcp)");
+        else if (auto m = reader.file_mode(*f))
+            listener.file_mode = *m;
+    }
+    if (auto f = map.field("balancer"))
+        if (auto i = reader.choice(*f, kBalancers)) listener.balancer = *parse_balance_policy(kBalancers[*i]);
+
+    // Exactly one of upstream / handler: a listener either proxies or serves by itself.
+    const auto upstream = map.field("upstream");
+    const auto handler = map.field("handler");
+    if (upstream && handler) {
+        // Point at whichever of the two comes second in the file.
+        const SourceMark u = YamlReader::key_mark(*upstream), h = YamlReader::key_mark(*handler);
+        const bool handler_later = std::pair(h.line, h.column) > std::pair(u.line, u.column);
+        reader.error(handler_later ? h : u, "set either 'upstream' or 'handler', not both");
+    } else if (!upstream && !handler) {
+        reader.error(map.mark(), "missing 'upstream' or 'handler' (a listener proxies to an upstream or runs a handler)");
+    }
+    if (upstream) {
+        if (auto name = reader.string(*upstream)) {
+            listener.upstream = *name;
+            source.upstream = YamlReader::value_mark(*upstream);
+        }
+    }
+    if (handler)
+        if (auto i = reader.choice(*handler, kHandlers)) listener.handler = Handler::echo;
+
+    if (auto f = map.field("idle_timeout"))
+        if (auto d = reader.duration(*f, Duration{0}, Duration::max())) listener.idle_timeout = *d;
+    if (auto f = map.field("max_connections"))
+        if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
+            listener.max_connections = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("backlog"))
+        if (auto n = reader.unsigned_integer(*f, 1, kMaxBacklog)) listener.backlog = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("buffer_size"))
+        if (auto n = reader.size(*f, kMinBufferSize, kMaxBufferSize)) listener.buffer_size = *n;
+    if (auto f = map.field("codec")) listener.codec = read_codec(reader, *f);
+
+    options.listeners.push_back(std::move(listener));
+    sources.listeners.push_back(std::move(source));
+}
+
+}  // namespace switchyard

@@ -1,0 +1,98 @@
+// Reads the top level of the document: global settings, `log`, `metrics`, and the two lists.
+#include <array>
+#include <limits>
+
+#include "config/MappingReader.hpp"
+#include "config/SectionReaders.hpp"
+#include "core/net/Address.hpp"
+
+namespace switchyard {
+namespace {
+
+constexpr std::array<std::string_view, 9> kTopKeys = {"loops",      "tick", "log_every", "shutdown_timeout",
+                                                       "plugin_dir", "log",  "metrics",   "upstreams",
+                                                       "listeners"};
+constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+constexpr std::array<std::string_view, 2> kLogFormats = {"text", "json"};
+constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "path"};
+
+constexpr std::uint64_t kMaxLoops = 1024;
+
+void read_log(YamlReader& reader, const YamlField& field, LogOptions& log) {
+    if (!reader.expect_mapping(field)) return;
+    MappingReader map(reader, field.value, field.path, kLogKeys);
+    if (auto f = map.field("level"))
+        if (auto i = reader.choice(*f, kLogLevels)) log.level = std::string(kLogLevels[*i]);
+    if (auto f = map.field("format"))
+        if (auto i = reader.choice(*f, kLogFormats)) log.format = *i == 0 ? LogFormat::text : LogFormat::json;
+}
+
+void read_metrics(YamlReader& reader, const YamlField& field, MetricsOptions& metrics, ConfigSources& sources) {
+    if (!reader.expect_mapping(field)) return;
+    MappingReader map(reader, field.value, field.path, kMetricsKeys);
+    if (auto f = map.field("listen")) {
+        if (auto text = reader.string(*f); text && !text->empty()) {
+            std::string problem;
+            auto address = parse_address(*text, &problem, /*allow_port_zero=*/true);
+            if (address && address->is_unix()) {
+                address.reset();
+                problem = "the metrics exporter listens on tcp host:port only";
+            }
+            if (!address) {
+                reader.error(YamlReader::value_mark(*f), "invalid listen address: " + problem);
+            } else {
+                metrics.listen = *text;
+                sources.metrics_listen = YamlReader::value_mark(*f);
+                sources.metrics_address = std::move(address);
+            }
+        } else if (text) {
+            metrics.listen.clear();  // explicitly disabled
+        }
+    }
+    if (auto f = map.field("path")) {
+        if (auto path = reader.string(*f)) {
+            if (path->empty() || path->front() != '/' || path->find_first_of(" ?#") != std::string::npos)
+                reader.error(YamlReader::value_mark(*f),
+                             "path must start with '/' and contain no spaces, '?' or '#', got '" + *path + "'");
+            else
+                metrics.path = *path;
+        }
+    }
+}
+
+template <typename ReadElement>
+void read_list(YamlReader& reader, const YamlField& field, ReadElement read_element) {
+    if (!reader.expect_list(field)) return;
+    std::size_t i = 0;
+    for (auto it = field.value.begin(); it != field.value.end(); ++it, ++i)
+        read_element(YamlField{YAML::Node(), *it, field.path + "[" + std::to_string(i) + "]"});
+}
+
+}  // namespace
+
+void read_options(YamlReader& reader, const YAML::Node& root, Options& options, ConfigSources& sources) {
+    MappingReader map(reader, root, "", kTopKeys);
+    if (auto f = map.field("loops"))
+        if (auto n = reader.unsigned_integer(*f, 0, kMaxLoops)) options.loops = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("tick"))
+        if (auto d = reader.duration(*f, Duration{1}, Duration::max())) options.tick = *d;
+    if (auto f = map.field("log_every"))
+        if (auto n = reader.unsigned_integer(*f, 1, std::numeric_limits<std::uint32_t>::max()))
+            options.log_every = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("shutdown_timeout"))
+        if (auto d = reader.duration(*f, Duration{0}, Duration::max())) options.shutdown_timeout = *d;
+    if (auto f = map.field("plugin_dir"))
+        if (auto dir = reader.string(*f)) options.plugin_dir = *dir;
+    if (auto f = map.field("log")) read_log(reader, *f, options.log);
+    if (auto f = map.field("metrics")) read_metrics(reader, *f, options.metrics, sources);
+    if (auto f = map.field("upstreams"))
+        read_list(reader, *f, [&](const YamlField& e) { read_upstream(reader, e, options, sources); });
+    if (auto f = map.required("listeners")) {
+        if (f->value.IsSequence() && f->value.size() == 0)
+            reader.error(YamlReader::value_mark(*f), "at least one listener is required");
+        read_list(reader, *f, [&](const YamlField& e) { read_listener(reader, e, options, sources); });
+    }
+}
+
+}  // namespace switchyard

@@ -1,0 +1,99 @@
+// Reads one element of `upstreams:`.
+#include <array>
+
+#include "config/CodecReader.hpp"
+#include "config/MappingReader.hpp"
+#include "config/SectionReaders.hpp"
+#include "core/net/Address.hpp"
+
+namespace switchyard {
+namespace {
+
+constexpr std::array<std::string_view, 6> kUpstreamKeys = {"name", "balancer", "connect_timeout",
+                                                            "connect_attempts", "endpoints", "codec"};
+constexpr std::array<std::string_view, 2> kEndpointKeys = {"address", "weight"};
+constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
+
+constexpr std::uint64_t kMaxWeight = 1000;
+constexpr std::uint64_t kMaxConnectAttempts = 100;
+
+std::optional<std::string> read_endpoint_address(YamlReader& reader, const YamlField& field) {
+    auto text = reader.string(field);
+    if (!text) return std::nullopt;
+    std::string problem;
+    if (!parse_address(*text, &problem, /*allow_port_zero=*/false)) {
+        reader.error(YamlReader::value_mark(field), "invalid endpoint address: " + problem);
+        return std::nullopt;
+    }
+    return text;
+}
+
+// `- 127.0.0.1:8080` or `- {address: 127.0.0.1:8080, weight: 2}`.
+std::optional<EndpointOptions> read_endpoint(YamlReader& reader, const YamlField& field) {
+    EndpointOptions endpoint;
+    if (field.value.IsScalar()) {
+        auto address = read_endpoint_address(reader, field);
+        if (!address) return std::nullopt;
+        endpoint.address = *address;
+        return endpoint;
+    }
+    if (!field.value.IsMap()) {
+        reader.error(YamlReader::value_mark(field),
+                     "expected an address or a mapping with address and weight, got " +
+                         YamlReader::describe(field.value));
+        return std::nullopt;
+    }
+    const std::size_t errors_before = reader.error_count();
+    MappingReader map(reader, field.value, field.path, kEndpointKeys);
+    if (auto f = map.required("address"))
+        if (auto address = read_endpoint_address(reader, *f)) endpoint.address = *address;
+    if (auto f = map.field("weight"))
+        if (auto weight = reader.unsigned_integer(*f, 1, kMaxWeight))
+            endpoint.weight = static_cast<std::uint32_t>(*weight);
+    if (reader.error_count() != errors_before) return std::nullopt;
+    return endpoint;
+}
+
+}  // namespace
+
+void read_upstream(YamlReader& reader, const YamlField& field, Options& options, ConfigSources& sources) {
+    if (!reader.expect_mapping(field)) return;
+    MappingReader map(reader, field.value, field.path, kUpstreamKeys);
+    UpstreamOptions upstream;
+    UpstreamSource source;
+    source.self = map.mark();
+
+    if (auto f = map.required("name")) {
+        if (auto name = reader.string(*f)) {
+            if (name->empty()) {
+                reader.error(YamlReader::value_mark(*f), "name must not be empty");
+            } else {
+                upstream.name = *name;
+                source.name = YamlReader::value_mark(*f);
+            }
+        }
+    }
+    if (auto f = map.field("balancer"))
+        if (auto i = reader.choice(*f, kBalancers)) upstream.balancer = *parse_balance_policy(kBalancers[*i]);
+    if (auto f = map.field("connect_timeout"))
+        if (auto d = reader.duration(*f, Duration{1}, Duration::max())) upstream.connect_timeout = *d;
+    if (auto f = map.field("connect_attempts"))
+        if (auto n = reader.unsigned_integer(*f, 1, kMaxConnectAttempts))
+            upstream.connect_attempts = static_cast<std::uint32_t>(*n);
+    if (auto f = map.required("endpoints")) {
+        if (reader.expect_list(*f)) {
+            if (f->value.size() == 0) reader.error(YamlReader::value_mark(*f), "at least one endpoint is required");
+            std::size_t i = 0;
+            for (auto it = f->value.begin(); it != f->value.end(); ++it, ++i) {
+                YamlField element{YAML::Node(), *it, f->path + "[" + std::to_string(i) + "]"};
+                if (auto endpoint = read_endpoint(reader, element)) upstream.endpoints.push_back(*endpoint);
+            }
+        }
+    }
+    if (auto f = map.field("codec")) upstream.codec = read_codec(reader, *f);
+
+    options.upstreams.push_back(std::move(upstream));
+    sources.upstreams.push_back(std::move(source));
+}
+
+}  // namespace switchyard

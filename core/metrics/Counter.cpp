@@ -1,0 +1,16 @@
+#include "core/metrics/Counter.hpp"
+
+namespace switchyard::metrics {
+
+Counter::Counter(std::size_t shard_count)
+    : shard_count_(shard_count), shards_(new ShardCell<std::uint64_t>[shard_count]) {}
+
+std::uint64_t Counter::value() const {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        total += shards_[i].value.load(std::memory_order_relaxed);
+    }
+    return total;
+}
+
+}  // namespace switchyard::metrics

@@ -1,0 +1,266 @@
+#include "core/metrics/MetricsServer.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/metrics/Registry.hpp"
+#include "core/net/Address.hpp"
+
+namespace switchyard::metrics {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using Request = http::request<http::string_body>;
+
+std::string html_escaped(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+// A response with `body`; for HEAD the same headers (Content-Length included) and no body.
+http::message_generator make_response(const Request& request, http::status status,
+                                      std::string_view content_type, std::string body) {
+    auto fill = [&](auto& response) {
+        response.set(http::field::server, "switchyard");
+        response.set(http::field::content_type, content_type);
+        response.keep_alive(request.keep_alive());
+        if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET, HEAD");
+    };
+    if (request.method() == http::verb::head) {
+        http::response<http::empty_body> response{status, request.version()};
+        fill(response);
+        response.content_length(body.size());
+        return response;
+    }
+    http::response<http::string_body> response{status, request.version()};
+    fill(response);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    return response;
+}
+
+// The status a malformed or oversized request gets before the connection closes; nullopt when
+// the peer left or timed out and there is nobody to answer.
+std::optional<http::status> status_for_read_error(const beast::error_code& ec) {
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        return http::status::request_header_fields_too_large;
+    }
+    if (ec == http::error::body_limit) return http::status::payload_too_large;
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        return http::status::bad_request;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+class MetricsServer::Impl {
+public:
+    Impl(const Registry& registry, std::string listen_address, std::string path,
+         MetricsServerLimits limits)
+        : registry_(registry), listen_address_(std::move(listen_address)),
+          path_(std::move(path)), limits_(limits) {}
+
+    ~Impl() { stop(); }
+
+    void start() {
+        if (ioc_) throw std::logic_error("MetricsServer::start called twice");
+        try {
+            bind();
+        } catch (...) {
+            // A failed start leaves nothing half-open behind.
+            acceptor_.reset();
+            ioc_.reset();
+            throw;
+        }
+        asio::co_spawn(*ioc_, accept_loop(), asio::detached);
+        thread_ = std::thread([this] {
+            pthread_setname_np(pthread_self(), "sy-metrics");
+            ioc_->run();
+        });
+    }
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        ioc_->stop();
+        thread_.join();
+        acceptor_.reset();
+        ioc_.reset();  // destroys the suspended connection coroutines, closing their sockets
+    }
+
+    std::uint16_t bound_port() const { return port_.load(); }
+
+private:
+    // Parses, resolves, binds and listens; throws std::runtime_error naming the address.
+    void bind() {
+        if (path_.empty() || path_.front() != '/') fail("path '" + path_ + "' must start with '/'");
+        std::string error;
+        auto address = parse_address(listen_address_, &error, /*allow_port_zero=*/true);
+        if (!address) fail(error);
+        if (address->is_unix()) fail("the metrics exporter listens on TCP (host:port) only");
+
+        ioc_ = std::make_unique<asio::io_context>(1);
+        beast::error_code ec;
+        tcp::resolver resolver(*ioc_);
+        auto results = resolver.resolve(address->host, std::to_string(address->port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service,
+                                        ec);
+        if (ec) fail(ec.message());
+        if (results.empty()) fail("no address found for '" + address->host + "'");
+        const tcp::endpoint endpoint = results.begin()->endpoint();
+
+        acceptor_.emplace(*ioc_);
+        if (acceptor_->open(endpoint.protocol(), ec); ec) fail(ec.message());
+        if (acceptor_->set_option(asio::socket_base::reuse_address(true), ec); ec) {
+            fail(ec.message());
+        }
+        if (acceptor_->bind(endpoint, ec); ec) fail(ec.message());
+        if (acceptor_->listen(asio::socket_base::max_listen_connections, ec); ec) {
+            fail(ec.message());
+        }
+        port_.store(acceptor_->local_endpoint().port());
+    }
+
+    [[noreturn]] void fail(const std::string& reason) const {
+        throw std::runtime_error("metrics listen " + listen_address_ + ": " + reason);
+    }
+
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
+            if (ec == asio::error::operation_aborted) co_return;
+            if (ec) {
+                // Out of descriptors, or a client gone before accept: pause instead of spinning.
+                asio::steady_timer pause(co_await asio::this_coro::executor,
+                                         std::chrono::milliseconds(50));
+                co_await pause.async_wait(use_tuple);
+                continue;
+            }
+            if (open_connections_ >= limits_.max_connections) continue;  // socket closes here
+            asio::co_spawn(acceptor_->get_executor(), serve(std::move(socket)), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> serve(tcp::socket socket) {
+        ++open_connections_;
+        struct Leave {
+            std::size_t& count;
+            ~Leave() { --count; }
+        } leave{open_connections_};
+
+        beast::tcp_stream stream(std::move(socket));
+        beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes);
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+            parser.body_limit(limits_.max_body_bytes);
+            // One deadline for the whole request: a client trickling bytes cannot extend it.
+            stream.expires_after(limits_.idle_timeout);
+            auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+            if (read_ec) {
+                if (auto status = status_for_read_error(read_ec)) {
+                    Request bad{http::verb::get, "/", 11};
+                    bad.keep_alive(false);
+                    stream.expires_after(limits_.idle_timeout);
+                    co_await beast::async_write(
+                        stream,
+                        make_response(bad, *status, "text/plain; charset=utf-8",
+                                      std::string(http::obsolete_reason(*status)) + "\n"),
+                        use_tuple);
+                }
+                break;
+            }
+            http::message_generator response = respond(parser.get());
+            const bool keep_alive = response.keep_alive();
+            stream.expires_after(limits_.idle_timeout);
+            auto [write_ec, written] = co_await beast::async_write(stream, std::move(response), use_tuple);
+            if (write_ec || !keep_alive) break;
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    http::message_generator respond(const Request& request) {
+        std::string_view target = request.target();
+        target = target.substr(0, target.find('?'));
+        const bool readable =
+            request.method() == http::verb::get || request.method() == http::verb::head;
+        const bool known = target == path_ || target == "/";
+        if (!known) {
+            return make_response(request, http::status::not_found, "text/plain; charset=utf-8",
+                                 "Not found. Metrics are at " + path_ + "\n");
+        }
+        if (!readable) {
+            return make_response(request, http::status::method_not_allowed,
+                                 "text/plain; charset=utf-8", "Only GET and HEAD are allowed.\n");
+        }
+        if (target == path_) {
+            return make_response(request, http::status::ok, metrics_content_type,
+                                 registry_.serialize());
+        }
+        const std::string link = html_escaped(path_);
+        return make_response(request, http::status::ok, "text/html; charset=utf-8",
+                             "<html><head><title>Switchyard</title></head><body>"
+                             "<h1>Switchyard</h1><p><a href=\"" + link + "\">" + link +
+                             "</a></p></body></html>\n");
+    }
+
+    const Registry& registry_;
+    const std::string listen_address_;
+    const std::string path_;
+    const MetricsServerLimits limits_;
+    std::atomic<std::uint16_t> port_{0};
+    std::size_t open_connections_ = 0;  // server thread only
+    std::unique_ptr<asio::io_context> ioc_;
+    std::optional<tcp::acceptor> acceptor_;
+    std::thread thread_;
+};
+
+MetricsServer::MetricsServer(const Registry& registry, std::string listen_address,
+                             std::string path, MetricsServerLimits limits)
+    : impl_(std::make_unique<Impl>(registry, std::move(listen_address), std::move(path), limits)) {}
+
+MetricsServer::~MetricsServer() = default;
+
+void MetricsServer::start() { impl_->start(); }
+
+void MetricsServer::stop() { impl_->stop(); }
+
+std::uint16_t MetricsServer::bound_port() const { return impl_->bound_port(); }
+
+}  // namespace switchyard::metrics

@@ -1,0 +1,42 @@
+#pragma once
+// Per-loop pool of relay buffers (gnet's pooled elastic buffers): an idle connection holds no
+// data buffer; it borrows one when its socket turns readable and gives it back once drained.
+// Loop thread only: each EventLoop owns one pool, so no locking.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace switchyard {
+
+class BufferPool {
+public:
+    struct Block {
+        std::unique_ptr<std::uint8_t[]> data;
+        std::size_t size = 0;
+        explicit operator bool() const { return data != nullptr; }
+    };
+
+    // retain_bytes: how much idle memory the pool may keep for reuse before freeing blocks.
+    explicit BufferPool(std::size_t retain_bytes = 8 * 1024 * 1024) : retain_bytes_(retain_bytes) {}
+
+    // Loop thread only. Returns a block of exactly `size` bytes (reused when one is free).
+    Block acquire(std::size_t size);
+    // Loop thread only. Keeps the block for reuse unless the pool already retains enough.
+    void release(Block&& block);
+
+    std::size_t retained_bytes() const { return retained_; }  // loop thread only
+    std::size_t borrowed() const { return borrowed_; }        // loop thread only
+
+private:
+    struct SizeClass {
+        std::size_t size;
+        std::vector<std::unique_ptr<std::uint8_t[]>> free;
+    };
+    std::vector<SizeClass> classes_;  // few distinct sizes (one per listener buffer_size)
+    std::size_t retain_bytes_;
+    std::size_t retained_ = 0;
+    std::size_t borrowed_ = 0;
+};
+
+}  // namespace switchyard

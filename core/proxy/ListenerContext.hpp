@@ -1,0 +1,32 @@
+#pragma once
+// What every session of one listener shares: its options, upstream, codecs and metric
+// children. Built on the control thread, then read-only except for the connection count.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/logging/LogRateLimiter.hpp"
+#include "core/options/Options.hpp"
+#include "core/proxy/ProxyMetrics.hpp"
+
+namespace switchyard {
+
+class Codec;
+class UpstreamPool;
+
+struct ListenerContext {
+    ListenerOptions options;
+    UpstreamPool* upstream = nullptr;             // null for handler listeners
+    std::shared_ptr<const Codec> client_codec;     // null = raw bytes
+    std::shared_ptr<const Codec> upstream_codec;   // null = raw bytes
+    bool passthrough = true;  // both sides frame alike: bytes are forwarded unchanged
+    std::size_t block_size = 16 * 1024;  // relay buffer size incl. framing scratch space
+    ListenerMetrics metrics;
+    LogRateLimiter reject_log;  // max_connections rejections
+    LogRateLimiter error_log;   // codec errors, upstream failures
+    // Accept path and session close only (any thread): enforces max_connections.
+    alignas(64) std::atomic<std::int64_t> active{0};
+};
+
+}  // namespace switchyard

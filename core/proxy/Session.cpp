@@ -1,0 +1,510 @@
+#include "core/proxy/Session.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "core/codec/Codec.hpp"
+#include "core/loop/EventLoop.hpp"
+#include "core/metrics/Counter.hpp"
+#include "core/metrics/Gauge.hpp"
+#include "core/metrics/Histogram.hpp"
+#include "core/proxy/ListenerContext.hpp"
+#include "core/proxy/UpstreamPool.hpp"
+
+namespace switchyard {
+
+namespace asio = boost::asio;
+using SessionPtr = boost::intrusive_ptr<Session>;
+
+namespace {
+
+// Frames encoded per scatter/gather write when translating framings (3 iovecs each:
+// header, payload in the read buffer, trailer).
+constexpr std::size_t kBatchFrames = 32;
+constexpr std::size_t kIovPerFrame = 3;
+// A frame never needs more buffer than this, whatever a plugin allows.
+constexpr std::size_t kMaxBlock = 16 * 1024 * 1024;
+// Reads/writes per wake-up before yielding to the loop's other connections.
+constexpr int kPumpBudget = 16;
+
+inline void inc(metrics::Counter* c, std::size_t shard, std::uint64_t n = 1) {
+    if (c) c->inc(shard, n);
+}
+inline void add(metrics::Gauge* g, std::size_t shard, std::int64_t d) {
+    if (g) g->add(shard, d);
+}
+
+bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+std::size_t scratch_for(const Codec* enc) {
+    std::size_t headers = kBatchFrames * (enc->max_header() + enc->max_trailer());
+    return kBatchFrames * kIovPerFrame * sizeof(iovec) + ((headers + 15) & ~std::size_t{15});
+}
+
+}  // namespace
+
+void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash) {
+    SessionPtr s(new Session(loop, ctx, fd, family, client_ip_hash));
+    if (!s->client_.is_open()) {
+        s->close();
+    } else if (s->echo()) {
+        s->start_relay();
+    } else {
+        s->connect_next();
+    }
+}
+
+Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash)
+    : loop_(loop),
+      ctx_(ctx),
+      upstream_pool_(ctx.upstream),
+      client_(loop.context().get_executor()),
+      upstream_(loop.context().get_executor()),
+      client_ip_hash_(client_ip_hash),
+      last_activity_(std::chrono::steady_clock::now()) {
+    boost::system::error_code ec;
+    client_.assign(asio::generic::stream_protocol(family, 0), fd, ec);
+    if (ec) {
+        ::close(fd);
+    } else if (family != AF_UNIX) {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    loop_.attach(this);
+    inc(ctx_.metrics.connections_total, loop_.index());
+    add(ctx_.metrics.connections_active, loop_.index(), 1);
+    if (echo()) dirs_[1].done = true;  // echo has a single direction: client -> client
+}
+
+Session::~Session() = default;
+
+const Codec* Session::decoder(int d) const {
+    return d == 0 ? ctx_.client_codec.get() : ctx_.upstream_codec.get();
+}
+
+const Codec* Session::encoder(int d) const {
+    if (echo()) return ctx_.client_codec.get();
+    return d == 0 ? ctx_.upstream_codec.get() : ctx_.client_codec.get();
+}
+
+bool Session::translating() const { return !ctx_.passthrough; }
+
+// ---- connecting ---------------------------------------------------------------------------
+
+void Session::connect_next() {
+    if (closed_) return;
+    auto& pool = *upstream_pool_;
+    std::size_t idx = pool.pick(loop_.index(), client_ip_hash_, tried_);
+    tried_ |= std::uint64_t{1} << (idx % 64);
+    endpoint_ = static_cast<std::int32_t>(idx);
+    auto& ep = pool.endpoint(idx);
+    const SocketAddress& addr = ep.resolved[attempts_ % ep.resolved.size()];
+    ++attempts_;
+    ep.active.fetch_add(1, std::memory_order_relaxed);
+    if (ep.metrics) inc(ep.metrics->connect_attempts, loop_.index());
+
+    connecting_ = true;
+    connect_timed_out_ = false;
+    connect_started_ = std::chrono::steady_clock::now();
+    boost::system::error_code ec;
+    upstream_.open(asio::generic::stream_protocol(addr.family(), 0), ec);
+    if (ec) {
+        on_connected(ec);
+        return;
+    }
+    if (!connect_timer_) connect_timer_ = std::make_unique<Timer>(loop_.context().get_executor());
+    connect_timer_->expires_after(pool.options().connect_timeout);
+    connect_timer_->async_wait([self = SessionPtr(this)](const boost::system::error_code& e) {
+        if (e || !self->connecting_ || self->closed_) return;
+        self->connect_timed_out_ = true;
+        boost::system::error_code ignored;
+        self->upstream_.cancel(ignored);
+    });
+    upstream_.async_connect(asio::generic::stream_protocol::endpoint(addr.data(), addr.length),
+                            [self = SessionPtr(this)](const boost::system::error_code& e) { self->on_connected(e); });
+}
+
+void Session::on_connected(const boost::system::error_code& ec) {
+    connecting_ = false;
+    if (connect_timer_) connect_timer_->cancel();
+    if (closed_) return;
+    auto& pool = *upstream_pool_;
+    auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
+    if (!ec) {
+        pool.report_success(static_cast<std::size_t>(endpoint_));
+        if (ep.metrics) {
+            add(ep.metrics->connections_active, loop_.index(), 1);
+            if (ep.metrics->connect_duration)
+                ep.metrics->connect_duration->observe(
+                    loop_.index(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_started_).count());
+        }
+        connect_timer_.reset();
+        if (upstream_.native_handle() >= 0 && ep.resolved[0].family() != AF_UNIX) {
+            int one = 1;
+            ::setsockopt(upstream_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        start_relay();
+        return;
+    }
+    ConnectFailureReason reason = ConnectFailureReason::other;
+    if (connect_timed_out_ || ec == asio::error::timed_out) reason = ConnectFailureReason::timeout;
+    else if (ec == asio::error::connection_refused || ec == asio::error::no_such_device ||
+             ec.value() == ENOENT)
+        reason = ConnectFailureReason::refused;
+    else if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
+        reason = ConnectFailureReason::unreachable;
+    const char* reason_text = connect_timed_out_ ? "connect timeout" : nullptr;
+    std::string message = reason_text ? reason_text : ec.message();
+    ep.active.fetch_sub(1, std::memory_order_relaxed);
+    if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(reason)], loop_.index());
+    pool.report_failure(static_cast<std::size_t>(endpoint_));
+    spdlog::debug("listener {}: upstream {} endpoint {}: attempt {} failed: {}", ctx_.options.name, pool.name(),
+                  ep.label, attempts_, message);
+    boost::system::error_code ignored;
+    upstream_.close(ignored);
+    endpoint_ = -1;
+    if (attempts_ < pool.options().connect_attempts) {
+        connect_next();
+        return;
+    }
+    inc(ctx_.metrics.rejected_upstream_unavailable, loop_.index());
+    std::uint64_t suppressed = 0;
+    if (ctx_.error_log.allow(&suppressed))
+        spdlog::warn("listener {}: client {}: upstream {} unavailable after {} connect attempt(s), last to {}: {}{}",
+                     ctx_.options.name, peer_text(), pool.name(), attempts_, ep.label, message,
+                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+    close();
+}
+
+// ---- relaying -------------------------------------------------------------------------------
+
+void Session::start_relay() {
+    pump(0);
+    if (!echo() && !closed_) pump(1);
+}
+
+void Session::pump(int d) {
+    Direction& dir = dirs_[d];
+    for (int budget = kPumpBudget; budget > 0; --budget) {
+        if (closed_ || dir.done) return;
+        if (has_output(dir)) {
+            Step s = flush(d);
+            if (s == Step::blocked) {
+                wait_writable(d);
+                return;
+            }
+            if (s == Step::failed) {
+                close();
+                return;
+            }
+            if (dir.parse_pos == dir.read_end) dir.parse_pos = dir.read_end = 0;
+        }
+        if (framed(d) && dir.parse_pos < dir.read_end) {
+            Step s = produce(d);
+            if (s == Step::failed) return;  // produce closed the session
+            if (s == Step::progressed) continue;
+        }
+        if (dir.eof) {
+            finish_direction(d);
+            return;
+        }
+        Step s = read(d);
+        if (s == Step::blocked) {
+            release_block_if_empty(d);
+            wait_readable(d);
+            return;
+        }
+        if (s == Step::failed) {
+            close();
+            return;
+        }
+        if (s == Step::progressed && !framed(d)) {
+            dir.out_begin = dir.parse_pos;
+            dir.out_end = dir.read_end;
+            dir.parse_pos = dir.read_end;
+        }
+    }
+    // Budget spent with work left: let the loop's other connections run first.
+    asio::post(loop_.context(), [self = SessionPtr(this), d] { self->pump(d); });
+}
+
+bool Session::ensure_block(int d) {
+    Direction& dir = dirs_[d];
+    if (dir.block) return true;
+    std::size_t scratch = framed(d) && translating() ? scratch_for(encoder(d)) : 0;
+    dir.block = loop_.buffers().acquire(ctx_.block_size + scratch);
+    dir.data_cap = static_cast<std::uint32_t>(ctx_.block_size);
+    dir.read_end = dir.parse_pos = dir.out_begin = dir.out_end = 0;
+    return true;
+}
+
+// Makes room to read when the data area is full: slide a partial frame to the front, or grow
+// the block when the partial frame fills it (a frame larger than buffer_size).
+bool Session::make_room(int d) {
+    Direction& dir = dirs_[d];
+    std::size_t scratch = dir.block.size - dir.data_cap;
+    std::uint8_t* data = dir.block.data.get() + scratch;
+    if (dir.parse_pos > 0) {
+        std::size_t keep = dir.read_end - dir.parse_pos;
+        std::memmove(data, data + dir.parse_pos, keep);
+        dir.read_end = static_cast<std::uint32_t>(keep);
+        dir.parse_pos = 0;
+        return true;
+    }
+    std::size_t new_cap = std::size_t{dir.data_cap} * 2;
+    if (new_cap > kMaxBlock) {
+        codec_error(d, CodecErrorReason::too_large, "frame exceeds the 16 MiB relay buffer limit");
+        return false;
+    }
+    BufferPool::Block bigger = loop_.buffers().acquire(new_cap + scratch);
+    std::memcpy(bigger.data.get() + scratch, data, dir.read_end);
+    loop_.buffers().release(std::move(dir.block));
+    dir.block = std::move(bigger);
+    dir.data_cap = static_cast<std::uint32_t>(new_cap);
+    return true;
+}
+
+Session::Step Session::read(int d) {
+    Direction& dir = dirs_[d];
+    ensure_block(d);
+    if (dir.read_end == dir.data_cap && !make_room(d)) return Step::finished;
+    std::size_t scratch = dir.block.size - dir.data_cap;
+    std::uint8_t* data = dir.block.data.get() + scratch;
+    ssize_t n = ::recv(source(d).native_handle(), data + dir.read_end, dir.data_cap - dir.read_end, 0);
+    if (n > 0) {
+        dir.read_end += static_cast<std::uint32_t>(n);
+        count_read(d, static_cast<std::size_t>(n));
+        return Step::progressed;
+    }
+    if (n == 0) {
+        dir.eof = true;
+        return Step::finished;
+    }
+    if (would_block(errno)) return Step::blocked;
+    if (errno == EINTR) return Step::progressed;
+    spdlog::debug("listener {}: {} read error: {}", ctx_.options.name, d == 0 ? "client" : "upstream",
+                  std::strerror(errno));
+    return Step::failed;
+}
+
+// Decodes whole frames from [parse_pos, read_end) and queues them for output.
+Session::Step Session::produce(int d) {
+    Direction& dir = dirs_[d];
+    const Codec* dec = decoder(d);
+    const Codec* enc = encoder(d);
+    std::size_t scratch = dir.block.size - dir.data_cap;
+    std::uint8_t* base = dir.block.data.get();
+    std::uint8_t* data = base + scratch;
+    const bool translate = translating();
+    iovec* iov = reinterpret_cast<iovec*>(base);
+    std::uint8_t* headers = base + kBatchFrames * kIovPerFrame * sizeof(iovec);
+    const std::size_t header_stride = translate ? enc->max_header() + enc->max_trailer() : 0;
+    char reason[160];
+    std::size_t frames = 0;
+    std::uint32_t start = dir.parse_pos;
+    while (dir.parse_pos < dir.read_end && (!translate || frames < kBatchFrames)) {
+        DecodedFrame f = dec->decode(data + dir.parse_pos, dir.read_end - dir.parse_pos, &dir.stream_state, reason,
+                                     sizeof reason);
+        if (f.status == DecodeStatus::need_more) break;
+        if (f.status != DecodeStatus::frame) {
+            codec_error(d, f.status == DecodeStatus::too_large ? CodecErrorReason::too_large
+                                                                : CodecErrorReason::malformed,
+                        reason);
+            return Step::failed;
+        }
+        dir.stream_state = 0;
+        if (translate) {
+            std::uint8_t* h = headers + frames * header_stride;
+            std::uint8_t* t = h + enc->max_header();
+            std::size_t hl = 0, tl = 0;
+            if (!enc->encode(f.payload_length, h, &hl, t, &tl, reason, sizeof reason)) {
+                codec_error(d, CodecErrorReason::encode_failed, reason);
+                return Step::failed;
+            }
+            iovec* v = iov + dir.iov_count;
+            int k = 0;
+            if (hl) v[k++] = iovec{h, hl};
+            if (f.payload_length) v[k++] = iovec{data + dir.parse_pos + f.payload_offset, f.payload_length};
+            if (tl) v[k++] = iovec{t, tl};
+            dir.iov_count = static_cast<std::uint16_t>(dir.iov_count + k);
+        }
+        dir.parse_pos += static_cast<std::uint32_t>(f.consumed);
+        ++frames;
+    }
+    if (frames == 0) return Step::blocked;  // need more input
+    if (!translate) {
+        dir.out_begin = start;
+        dir.out_end = dir.parse_pos;
+    }
+    if (d == 0) inc(ctx_.metrics.frames_received, loop_.index(), frames);
+    if (d == 1 || echo()) inc(ctx_.metrics.frames_sent, loop_.index(), frames);
+    return Step::progressed;
+}
+
+Session::Step Session::flush(int d) {
+    Direction& dir = dirs_[d];
+    int fd = destination(d).native_handle();
+    ssize_t n;
+    if (dir.iov_count > 0) {
+        iovec* iov = reinterpret_cast<iovec*>(dir.block.data.get()) + dir.iov_head;
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = dir.iov_count;
+        n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (n > 0) {
+            count_written(d, static_cast<std::size_t>(n));
+            std::size_t left = static_cast<std::size_t>(n);
+            while (dir.iov_count > 0 && left >= iov->iov_len) {
+                left -= iov->iov_len;
+                ++iov;
+                ++dir.iov_head;
+                --dir.iov_count;
+            }
+            if (dir.iov_count > 0) {
+                iov->iov_base = static_cast<std::uint8_t*>(iov->iov_base) + left;
+                iov->iov_len -= left;
+                return Step::blocked;
+            }
+            dir.iov_head = 0;
+            return Step::progressed;
+        }
+    } else {
+        std::size_t scratch = dir.block.size - dir.data_cap;
+        std::uint8_t* data = dir.block.data.get() + scratch;
+        n = ::send(fd, data + dir.out_begin, dir.out_end - dir.out_begin, MSG_NOSIGNAL);
+        if (n > 0) {
+            count_written(d, static_cast<std::size_t>(n));
+            dir.out_begin += static_cast<std::uint32_t>(n);
+            if (dir.out_begin < dir.out_end) return Step::blocked;
+            dir.out_begin = dir.out_end = 0;
+            return Step::progressed;
+        }
+    }
+    if (n < 0 && (would_block(errno) || errno == EINTR)) return Step::blocked;
+    spdlog::debug("listener {}: write to {} failed: {}", ctx_.options.name,
+                  d == 0 && !echo() ? "upstream" : "client", n < 0 ? std::strerror(errno) : "no progress");
+    return Step::failed;
+}
+
+void Session::finish_direction(int d) {
+    Direction& dir = dirs_[d];
+    dir.done = true;
+    if (dir.block) {
+        loop_.buffers().release(std::move(dir.block));
+        dir.read_end = dir.parse_pos = 0;
+    }
+    // Propagate the half-close: the destination learns no more bytes will come this way.
+    ::shutdown(destination(d).native_handle(), SHUT_WR);
+    if (dirs_[0].done && dirs_[1].done) close();
+}
+
+void Session::release_block_if_empty(int d) {
+    Direction& dir = dirs_[d];
+    if (dir.block && dir.read_end == 0 && !has_output(dir)) loop_.buffers().release(std::move(dir.block));
+}
+
+void Session::wait_readable(int d) {
+    source(d).async_wait(Socket::wait_read, [self = SessionPtr(this), d](const boost::system::error_code& ec) {
+        if (ec || self->closed_) return;
+        self->last_activity_ = std::chrono::steady_clock::now();
+        self->pump(d);
+    });
+}
+
+void Session::wait_writable(int d) {
+    destination(d).async_wait(Socket::wait_write, [self = SessionPtr(this), d](const boost::system::error_code& ec) {
+        if (ec || self->closed_) return;
+        self->last_activity_ = std::chrono::steady_clock::now();
+        self->pump(d);
+    });
+}
+
+void Session::count_read(int d, std::size_t n) {
+    const std::size_t shard = loop_.index();
+    if (d == 0) {
+        inc(ctx_.metrics.bytes_received, shard, n);
+    } else if (endpoint_ >= 0) {
+        if (auto* m = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_)).metrics)
+            inc(m->bytes_received, shard, n);
+    }
+}
+
+void Session::count_written(int d, std::size_t n) {
+    const std::size_t shard = loop_.index();
+    if (d == 1 || echo()) {
+        inc(ctx_.metrics.bytes_sent, shard, n);
+    } else if (endpoint_ >= 0) {
+        if (auto* m = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_)).metrics)
+            inc(m->bytes_sent, shard, n);
+    }
+}
+
+void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
+    // Which side's codec failed: decoding reads the source's framing, encoding writes the
+    // destination's. Echo has only the client side.
+    bool source_side = reason != CodecErrorReason::encode_failed;
+    int side = echo() ? 0 : (source_side ? d : 1 - d);
+    inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
+    const Codec* c = source_side ? decoder(d) : encoder(d);
+    std::uint64_t suppressed = 0;
+    if (ctx_.error_log.allow(&suppressed))
+        spdlog::warn("listener {}: codec {}: {} frame from {} {}: {}; closing the connection{}", ctx_.options.name,
+                     c ? c->name() : std::string("?"), to_string(reason), d == 0 ? "client" : "upstream",
+                     peer_text(), text,
+                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+    close();
+}
+
+// ---- housekeeping ---------------------------------------------------------------------------
+
+void Session::check_idle(SteadyTime now) {
+    auto limit = ctx_.options.idle_timeout;
+    if (limit.count() <= 0 || closed_ || connecting_) return;
+    if (now - last_activity_ < limit) return;
+    inc(ctx_.metrics.idle_timeouts, loop_.index());
+    spdlog::debug("listener {}: client {}: idle for {} ms, closing", ctx_.options.name, peer_text(),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count());
+    close();
+}
+
+void Session::force_close() { close(); }
+
+std::string Session::peer_text() {
+    SocketAddress sa;
+    sa.length = sizeof sa.storage;
+    if (::getpeername(client_.native_handle(), sa.data(), &sa.length) != 0) return "(gone)";
+    return sa.to_string();
+}
+
+void Session::close() {
+    if (closed_) return;
+    closed_ = true;
+    SessionPtr keep(this);  // stay alive until the end of this function
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    upstream_.close(ignored);
+    if (connect_timer_) connect_timer_->cancel();
+    for (auto& dir : dirs_)
+        if (dir.block) loop_.buffers().release(std::move(dir.block));
+    if (endpoint_ >= 0) {
+        auto& ep = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_));
+        ep.active.fetch_sub(1, std::memory_order_relaxed);
+        if (ep.metrics && !connecting_) add(ep.metrics->connections_active, loop_.index(), -1);
+        endpoint_ = -1;
+    }
+    loop_.detach(this);
+    loop_.add_load(-1);
+    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
+    add(ctx_.metrics.connections_active, loop_.index(), -1);
+}
+
+}  // namespace switchyard

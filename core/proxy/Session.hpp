@@ -1,0 +1,119 @@
+#pragma once
+// One proxied (or echoed) connection, pinned to one loop for its whole life together with its
+// upstream socket. Two relay directions (client -> upstream, upstream -> client); each one
+// waits for readability without a buffer, borrows one from the loop's pool when data arrives,
+// decodes frames in place when a codec is configured, writes header+payload+trailer with
+// scatter/gather, stops reading its source while its destination is full (backpressure), and
+// hands the buffer back once drained. Half-close is propagated: EOF on one side becomes
+// shutdown(SHUT_WR) on the other while the other direction keeps flowing.
+//
+// Included only by core/proxy .cpp files (it pulls in Asio's socket headers).
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+
+#include "core/loop/BufferPool.hpp"
+#include "core/loop/LoopSession.hpp"
+#include "core/net/SocketAddress.hpp"
+#include "core/proxy/ProxyMetrics.hpp"
+
+namespace switchyard {
+
+class EventLoop;
+class Codec;
+struct ListenerContext;
+class UpstreamPool;
+
+class Session final : public LoopSession {
+public:
+    using Socket = boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
+                                                    boost::asio::io_context::executor_type>;
+    using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                                    boost::asio::io_context::executor_type>;
+
+    // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket of
+    // address family `family`; the listener has already counted it in ctx.active and loop load.
+    static void start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
+
+    void check_idle(SteadyTime now) override;  // loop thread only
+    void force_close() override;               // loop thread only
+
+    // Intrusive, non-atomic reference count: every pending handler holds one; the session is
+    // deleted when the last handler has run after close. Loop thread only.
+    friend void intrusive_ptr_add_ref(Session* s) { ++s->refs_; }
+    friend void intrusive_ptr_release(Session* s) {
+        if (--s->refs_ == 0) delete s;
+    }
+
+private:
+    struct Direction {
+        BufferPool::Block block;       // borrowed only while data is in flight
+        std::uint32_t data_cap = 0;    // bytes of block usable for data (rest: framing scratch)
+        std::uint32_t read_end = 0;    // bytes received into the block
+        std::uint32_t parse_pos = 0;   // bytes handed to the output (whole frames in framed mode)
+        std::uint32_t out_begin = 0;   // pending output range (raw and passthrough framing)
+        std::uint32_t out_end = 0;
+        std::uint16_t iov_head = 0;    // pending scatter/gather output (translated framing)
+        std::uint16_t iov_count = 0;
+        std::uint64_t stream_state = 0;  // the decoder's scratch word (see plugins/README.md)
+        bool eof = false;              // the source said FIN
+        bool done = false;             // FIN forwarded; nothing more will flow this way
+    };
+    enum class Step { progressed, blocked, finished, failed };
+
+    Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
+    ~Session() override;
+
+    bool echo() const { return upstream_pool_ == nullptr; }
+    Socket& source(int d) { return d == 0 ? client_ : upstream_; }
+    Socket& destination(int d) { return d == 0 && !echo() ? upstream_ : client_; }
+    const Codec* decoder(int d) const;
+    const Codec* encoder(int d) const;
+    bool framed(int d) const { return decoder(d) != nullptr; }
+    bool translating() const;
+
+    void connect_next();
+    void on_connected(const boost::system::error_code& ec);
+    void start_relay();
+
+    void pump(int d);
+    Step read(int d);
+    Step produce(int d);
+    Step flush(int d);
+    bool ensure_block(int d);
+    bool make_room(int d);
+    void finish_direction(int d);
+    void release_block_if_empty(int d);
+    bool has_output(const Direction& dir) const { return dir.out_end > dir.out_begin || dir.iov_count > 0; }
+    void wait_readable(int d);
+    void wait_writable(int d);
+    void count_read(int d, std::size_t n);
+    void count_written(int d, std::size_t n);
+    void codec_error(int d, CodecErrorReason reason, const char* text);
+
+    void close();
+    std::string peer_text();
+
+    EventLoop& loop_;
+    ListenerContext& ctx_;
+    UpstreamPool* upstream_pool_;
+    Socket client_;
+    Socket upstream_;
+    Direction dirs_[2];
+    std::unique_ptr<Timer> connect_timer_;  // exists only while connecting
+    std::uint64_t client_ip_hash_;
+    std::uint64_t tried_ = 0;                // endpoints tried (bit i%64)
+    SteadyTime last_activity_;
+    SteadyTime connect_started_;
+    std::uint32_t refs_ = 0;
+    std::int32_t endpoint_ = -1;             // index in the upstream pool, -1 = none
+    std::uint16_t attempts_ = 0;
+    bool connecting_ = false;
+    bool connect_timed_out_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace switchyard

@@ -1,0 +1,96 @@
+#include "core/runtime/MetricsCatalogue.hpp"
+
+#include "core/metrics/Registry.hpp"
+
+namespace switchyard {
+
+MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
+    listener_active_ = &r.gauge("switchyard_listener_connections_active",
+                                "Client connections currently open on the listener.", {"listener"});
+    listener_total_ = &r.counter("switchyard_listener_connections_total",
+                                 "Client connections accepted and served by the listener.", {"listener"});
+    listener_rejected_ = &r.counter(
+        "switchyard_listener_connections_rejected_total",
+        "Client connections closed without being served, by reason (max_connections, upstream_unavailable).",
+        {"listener", "reason"});
+    listener_bytes_received_ = &r.counter("switchyard_listener_bytes_received_total",
+                                          "Bytes received from clients.", {"listener"});
+    listener_bytes_sent_ = &r.counter("switchyard_listener_bytes_sent_total", "Bytes sent to clients.",
+                                      {"listener"});
+    listener_frames_received_ = &r.counter("switchyard_listener_frames_received_total",
+                                           "Frames decoded from clients.", {"listener"});
+    listener_frames_sent_ = &r.counter("switchyard_listener_frames_sent_total", "Frames sent to clients.",
+                                       {"listener"});
+    codec_errors_ = &r.counter("switchyard_codec_errors_total",
+                               "Connections closed for a bad frame, by codec and reason "
+                               "(malformed, too_large, encode_failed).",
+                               {"listener", "codec", "reason"});
+    idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
+                                "Connections closed after idle_timeout without traffic.", {"listener"});
+    upstream_active_ = &r.gauge("switchyard_upstream_connections_active",
+                                "Connections currently open to the upstream endpoint.", {"upstream", "endpoint"});
+    upstream_attempts_ = &r.counter("switchyard_upstream_connect_attempts_total",
+                                    "Connection attempts to the upstream endpoint.", {"upstream", "endpoint"});
+    upstream_failures_ = &r.counter("switchyard_upstream_connect_failures_total",
+                                    "Failed connection attempts, by reason (refused, timeout, unreachable, other).",
+                                    {"upstream", "endpoint", "reason"});
+    upstream_connect_duration_ = &r.histogram(
+        "switchyard_upstream_connect_duration_seconds", "Time to establish a connection to the endpoint.",
+        {"upstream", "endpoint"}, {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
+    upstream_bytes_sent_ = &r.counter("switchyard_upstream_bytes_sent_total", "Bytes sent to the endpoint.",
+                                      {"upstream", "endpoint"});
+    upstream_bytes_received_ = &r.counter("switchyard_upstream_bytes_received_total",
+                                          "Bytes received from the endpoint.", {"upstream", "endpoint"});
+    loop_ticks_ = &r.counter("switchyard_loop_ticks_total", "Ticks run by the event loop.", {"loop"});
+    loop_lag_ = &r.histogram("switchyard_loop_lag_seconds",
+                             "How late each tick fired: the measure of a saturated loop.", {"loop"},
+                             {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1});
+    loop_active_ = &r.gauge("switchyard_loop_connections_active", "Connections hosted by the event loop.",
+                            {"loop"});
+}
+
+ListenerMetrics MetricsCatalogue::listener(const std::string& name, const std::string& client_codec,
+                                           const std::string& upstream_codec) {
+    ListenerMetrics m;
+    m.connections_active = &listener_active_->with({name});
+    m.connections_total = &listener_total_->with({name});
+    m.rejected_max_connections = &listener_rejected_->with({name, "max_connections"});
+    m.rejected_upstream_unavailable = &listener_rejected_->with({name, "upstream_unavailable"});
+    m.bytes_received = &listener_bytes_received_->with({name});
+    m.bytes_sent = &listener_bytes_sent_->with({name});
+    m.frames_received = &listener_frames_received_->with({name});
+    m.frames_sent = &listener_frames_sent_->with({name});
+    m.idle_timeouts = &idle_timeouts_->with({name});
+    const std::string* codecs[2] = {&client_codec, &upstream_codec};
+    for (int side = 0; side < 2; ++side) {
+        if (codecs[side]->empty()) continue;
+        for (int r = 0; r < static_cast<int>(CodecErrorReason::count); ++r)
+            m.codec_errors[side][r] =
+                &codec_errors_->with({name, *codecs[side], to_string(static_cast<CodecErrorReason>(r))});
+    }
+    return m;
+}
+
+EndpointMetrics MetricsCatalogue::endpoint(const std::string& upstream, const std::string& endpoint) {
+    EndpointMetrics m;
+    m.connections_active = &upstream_active_->with({upstream, endpoint});
+    m.connect_attempts = &upstream_attempts_->with({upstream, endpoint});
+    for (int r = 0; r < static_cast<int>(ConnectFailureReason::count); ++r)
+        m.connect_failures[r] =
+            &upstream_failures_->with({upstream, endpoint, to_string(static_cast<ConnectFailureReason>(r))});
+    m.connect_duration = &upstream_connect_duration_->with({upstream, endpoint});
+    m.bytes_sent = &upstream_bytes_sent_->with({upstream, endpoint});
+    m.bytes_received = &upstream_bytes_received_->with({upstream, endpoint});
+    return m;
+}
+
+LoopMetrics MetricsCatalogue::loop(std::size_t index) {
+    LoopMetrics m;
+    std::string i = std::to_string(index);
+    m.ticks = &loop_ticks_->with({i});
+    m.lag = &loop_lag_->with({i});
+    m.connections_active = &loop_active_->with({i});
+    return m;
+}
+
+}  // namespace switchyard

@@ -1,0 +1,59 @@
+#pragma once
+// Every metric family Switchyard exports, declared in one place (Envoy's "all stats of a
+// component in one list"), and the children each listener, endpoint and loop updates.
+// Names follow https://prometheus.io/docs/practices/naming/ and stay stable once shipped.
+#include <cstddef>
+#include <string>
+
+#include "core/proxy/ProxyMetrics.hpp"
+
+namespace switchyard::metrics {
+class Registry;
+class CounterFamily;
+class GaugeFamily;
+class HistogramFamily;
+}  // namespace switchyard::metrics
+
+namespace switchyard {
+
+struct LoopMetrics {
+    metrics::Counter* ticks = nullptr;
+    metrics::Histogram* lag = nullptr;
+    metrics::Gauge* connections_active = nullptr;
+    metrics::Counter* busy_seconds = nullptr;  // unused unless measured
+};
+
+class MetricsCatalogue {
+public:
+    // Control thread: registers every family in `registry`.
+    explicit MetricsCatalogue(metrics::Registry& registry);
+
+    // Control thread: children for one listener (codec names "" when raw).
+    ListenerMetrics listener(const std::string& name, const std::string& client_codec,
+                             const std::string& upstream_codec);
+    EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
+    LoopMetrics loop(std::size_t index);
+
+private:
+    metrics::Registry& registry_;
+    metrics::GaugeFamily* listener_active_;
+    metrics::CounterFamily* listener_total_;
+    metrics::CounterFamily* listener_rejected_;
+    metrics::CounterFamily* listener_bytes_received_;
+    metrics::CounterFamily* listener_bytes_sent_;
+    metrics::CounterFamily* listener_frames_received_;
+    metrics::CounterFamily* listener_frames_sent_;
+    metrics::CounterFamily* codec_errors_;
+    metrics::CounterFamily* idle_timeouts_;
+    metrics::GaugeFamily* upstream_active_;
+    metrics::CounterFamily* upstream_attempts_;
+    metrics::CounterFamily* upstream_failures_;
+    metrics::HistogramFamily* upstream_connect_duration_;
+    metrics::CounterFamily* upstream_bytes_sent_;
+    metrics::CounterFamily* upstream_bytes_received_;
+    metrics::CounterFamily* loop_ticks_;
+    metrics::HistogramFamily* loop_lag_;
+    metrics::GaugeFamily* loop_active_;
+};
+
+}  // namespace switchyard

@@ -1,0 +1,3 @@
+#include "daemon/Daemon.hpp"
+
+int main(int argc, char** argv) { return switchyard::daemon_main(argc, argv); }

@@ -332,11 +332,17 @@ def measure_redis(port: int, s: "Settings", clients: int, requests: int, pipelin
 
 def measure_iperf(port: int, s: "Settings") -> Measurement:
     argv = ["iperf3", "-c", HOST, "-p", str(port), "-P", "4", "-t", str(s.iperf_seconds), "-J"]
-    r = run_tool(argv, s.iperf_seconds + 30)
-    try:
-        report = json.loads(r.stdout)
-    except json.JSONDecodeError:
-        return Measurement(None, f"iperf3 failed: {(r.stdout + r.stderr).strip()[-300:]}")
+    # The iperf3 server runs one test at a time and, behind a proxy, learns late that the
+    # previous one ended: it answers "busy" for a moment. It says so, and retrying is its remedy.
+    for attempt in range(10):
+        r = run_tool(argv, s.iperf_seconds + 30)
+        try:
+            report = json.loads(r.stdout)
+        except json.JSONDecodeError:
+            return Measurement(None, f"iperf3 failed: {(r.stdout + r.stderr).strip()[-300:]}")
+        if "busy" not in report.get("error", ""):
+            break
+        time.sleep(1)
     if "error" in report:
         return Measurement(None, f"iperf3: {report['error']}")
     return Measurement(report["end"]["sum_received"]["bits_per_second"] / 1e9)

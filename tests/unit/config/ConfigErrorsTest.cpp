@@ -59,6 +59,10 @@ TEST_CASE("unknown keys at every level, with did-you-mean when close", "[config]
           });
 }
 
+TEST_CASE("keys must be plain names", "[config][errors]") {
+    CHECK(errors_of(with_echo("? [a, b]\n: 1\n")) == Errors{"1:3: keys must be plain names, got list"});
+}
+
 TEST_CASE("wrong types name what was expected and what was found", "[config][errors]") {
     CHECK(errors_of(with_echo("loops: many\n"
                               "tick: [1s]\n"

@@ -192,3 +192,14 @@ TEST_CASE("load_config_file reads a file and reports an unreadable one", "[confi
     CHECK_FALSE(directory.options.has_value());
     CHECK(directory.errors[0].message == "cannot read /: it is a directory");
 }
+
+TEST_CASE("unix socket modes are octal in every spelling chmod users write", "[config][loader]") {
+    for (const char* mode : {"\"0660\"", "660", "0660", "0o660", "\"660\""}) {
+        auto result = load_config_string(std::string("listeners:\n"
+                                                     "  - {name: s, protocol: unix, listen: /run/s.sock, handler: echo, mode: ") +
+                                         mode + "}\n");
+        INFO(mode);
+        REQUIRE(result.errors.empty());
+        CHECK(result.options->listeners[0].file_mode == 0660);
+    }
+}

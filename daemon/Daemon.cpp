@@ -1,6 +1,7 @@
 #include "daemon/Daemon.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -53,20 +54,33 @@ void log_summary(const Runtime& rt) {
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);
 }
 
-int run(const CommandLine& cl, Options options) {
-    if (cl.log_level) options.log.level = *cl.log_level;
-    if (auto err = configure_logging(options.log); !err.empty()) {
-        std::cerr << "switchyard: " << err << "\n";
-        return 1;
+// A proxy holds two descriptors per connection: take the whole hard limit, as HAProxy does.
+void raise_open_file_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        rlim_t before = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+            spdlog::debug("open file limit raised from {} to {}", before, lim.rlim_cur);
     }
-    // Signals are taken synchronously by this thread; every loop thread inherits the mask.
+}
+
+int run(const CommandLine& cl, Options options) {
+    // Signals are taken synchronously by this thread. Blocked before any thread exists (the
+    // logger's flusher included), so every thread inherits the mask and none dies of SIGTERM.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    if (cl.log_level) options.log.level = *cl.log_level;
+    if (auto err = configure_logging(options.log); !err.empty()) {
+        std::cerr << "switchyard: " << err << "\n";
+        return 1;
+    }
     ::signal(SIGPIPE, SIG_IGN);
+    raise_open_file_limit();
 
     std::vector<ConfigError> errors;
     std::unique_ptr<Runtime> rt;

@@ -1,0 +1,328 @@
+"""Test harness: starts the real switchyard binary on loopback and talks to it.
+
+Readiness comes from the systemd notify protocol (the daemon sends READY=1 to $NOTIFY_SOCKET
+once every listener is bound), bound addresses from its start-up summary lines.
+"""
+import os
+import re
+import signal as signals
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../build/default/daemon/switchyard"))
+PLUGIN_DIR = os.environ.get("SWITCHYARD_PLUGIN_DIR", "")
+SANITIZED = os.environ.get("SWITCHYARD_SANITIZED") == "1"
+# Sanitizer builds run several times slower: stretch waits, shrink loads.
+SLOW = 4.0 if SANITIZED else 1.0
+
+LISTEN_RE = re.compile(r"listener (\S+) \((tcp|unix)\) listening on (\S+) ->")
+METRICS_RE = re.compile(r"metrics: serving http://(\S+?)(/\S*)$")
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Polls a condition that has no event to wait on (a metric value, a file)."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def parse_addr(text):
+    if text.startswith("unix:"):
+        return socket.AF_UNIX, text[5:]
+    host, port = text.rsplit(":", 1)
+    if host.startswith("["):
+        return socket.AF_INET6, (host[1:-1], int(port))
+    return socket.AF_INET, (host, int(port))
+
+
+def connect(addr_text, timeout=10.0, source_ip=None):
+    family, addr = parse_addr(addr_text)
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout * SLOW)
+    if source_ip:
+        s.bind((source_ip, 0))
+    s.connect(addr)
+    return s
+
+
+def recv_exact(sock, n):
+    chunks = []
+    while n > 0:
+        b = sock.recv(min(n, 1 << 20))
+        if not b:
+            raise EOFError(f"connection closed with {n} bytes still expected")
+        chunks.append(b)
+        n -= len(b)
+    return b"".join(chunks)
+
+
+def recv_all(sock):
+    chunks = []
+    while True:
+        b = sock.recv(1 << 16)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, frozenset(labels.items())): value}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$', line)
+        if not m:
+            continue
+        labels = {}
+        if m.group(3):
+            for lm in re.finditer(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3)):
+                labels[lm.group(1)] = lm.group(2)
+        out[(m.group(1), frozenset(labels.items()))] = float(m.group(4))
+    return out
+
+
+class Metrics:
+    def __init__(self, text):
+        self.text = text
+        self.samples = parse_metrics(text)
+
+    def get(self, name, default=None, **labels):
+        return self.samples.get((name, frozenset(labels.items())), default)
+
+    def sum(self, name, **labels):
+        total = 0.0
+        for (n, ls), v in self.samples.items():
+            if n == name and all((k, val) in ls for k, val in labels.items()):
+                total += v
+        return total
+
+    def series(self, name):
+        return {dict(ls).get("loop", dict(ls).get("endpoint", "")): v
+                for (n, ls), v in self.samples.items() if n == name}
+
+
+class Daemon:
+    """One switchyard process with a config written from a YAML string."""
+
+    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None):
+        self.dir = tempfile.mkdtemp(prefix="swy-")
+        self.config = os.path.join(self.dir, f"{name}.yaml")
+        with open(self.config, "w") as f:
+            f.write(yaml_text)
+        self.log_path = os.path.join(self.dir, "daemon.log")
+        self.notify_path = os.path.join(self.dir, "notify.sock")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.notify.settimeout(30 * SLOW)
+        e = dict(os.environ)
+        e["NOTIFY_SOCKET"] = self.notify_path
+        if PLUGIN_DIR:
+            e.setdefault("SWITCHYARD_PLUGIN_DIR", PLUGIN_DIR)
+        if env:
+            e.update(env)
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "--config", self.config, *extra_args], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT, env=e)
+        self.addresses = {}
+        self.metrics_url = None
+        self.notifications = []
+        self.clients = []
+        if expect_ready:
+            self.wait_ready()
+
+    def wait_ready(self):
+        while True:
+            try:
+                msg = self.notify.recv(4096).decode()
+            except socket.timeout:
+                raise AssertionError("daemon never sent READY=1:\n" + self.log())
+            self.notifications.append(msg)
+            if "READY=1" in msg.split("\n"):
+                break
+        for line in self.log().splitlines():
+            m = LISTEN_RE.search(line)
+            if m:
+                self.addresses[m.group(1)] = m.group(3)
+            m = METRICS_RE.search(line)
+            if m:
+                self.metrics_url = "http://" + m.group(1) + m.group(2)
+
+    def addr(self, listener):
+        return self.addresses[listener]
+
+    def client(self, listener, **kw):
+        """A connected client socket, closed before the daemon is stopped on exit."""
+        s = connect(self.addr(listener), **kw)
+        self.clients.append(s)
+        return s
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def metrics(self):
+        with urllib.request.urlopen(self.metrics_url, timeout=10) as r:
+            return Metrics(r.read().decode())
+
+    def metric(self, name, **labels):
+        return self.metrics().get(name, 0.0, **labels)
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signals.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("daemon did not stop:\n" + self.log())
+        self.notify.setblocking(False)
+        try:
+            while True:
+                self.notifications.append(self.notify.recv(4096).decode())
+        except OSError:
+            pass
+        self.log_file.close()
+        self.notify.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for c in self.clients:
+            c.close()
+        if self.proc.poll() is None:
+            self.stop()
+
+
+class EchoBackend:
+    """A threaded TCP or unix echo server in this process (a real socket peer)."""
+
+    def __init__(self, unix_path=None, half_close_reply=None):
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(unix_path)
+            self.address = "unix:" + unix_path
+        else:
+            self.sock = socket.socket()
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.sock.listen(1024)
+        self.half_close_reply = half_close_reply
+        self.connections = 0
+        self.closed = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(c,), daemon=True).start()
+
+    def _handle(self, c):
+        try:
+            received = []
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                if self.half_close_reply is None:
+                    c.sendall(b)
+                else:
+                    received.append(b)
+            if self.half_close_reply is not None:
+                # Reply after the client's FIN: proves the FIN arrived and the way back stays open.
+                c.sendall(self.half_close_reply + str(len(b"".join(received))).encode())
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def yaml_quote(s):
+    return '"' + s.replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+
+class RedisServer:
+    """A real redis-server on loopback (TCP port and unix socket); ready when it says READY=1."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="swy-redis-")
+        self.port = free_port()
+        self.unix_path = os.path.join(self.dir, "redis.sock")
+        notify_path = os.path.join(self.dir, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        notify.settimeout(20)
+        env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--unixsocket", self.unix_path,
+             "--save", "", "--appendonly", "no", "--supervised", "systemd", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        try:
+            while "READY=1" not in notify.recv(4096).decode():
+                pass
+        finally:
+            notify.close()
+        self.address = "127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def redis_command(sock, *args):
+    """Sends one RESP command and returns the raw reply line(s)."""
+    payload = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        payload += b"$%d\r\n%s\r\n" % (len(a), a)
+    sock.sendall(payload)
+    reply = b""
+    while not reply.endswith(b"\r\n") or (reply.startswith(b"$") and reply.count(b"\r\n") < 2 and not reply.startswith(b"$-1")):
+        b = sock.recv(65536)
+        if not b:
+            raise EOFError("redis connection closed")
+        reply += b
+    return reply

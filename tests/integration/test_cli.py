@@ -1,0 +1,113 @@
+"""The command line: --version, --help, --check-config, fatal start-up errors."""
+import os
+import socket
+import subprocess
+import tempfile
+
+from harness import BIN, Daemon
+
+
+def run(*args):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60)
+
+
+def write(text):
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_version_and_help():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("switchyard ")
+    r = run("--help")
+    assert r.returncode == 0 and "--check-config" in r.stdout
+
+
+def test_unknown_argument_is_refused():
+    r = run("--frobnicate")
+    assert r.returncode == 2 and "unknown argument" in r.stderr
+
+
+def test_check_config_ok_opens_no_socket():
+    port_holder = socket.socket()
+    port_holder.bind(("127.0.0.1", 0))
+    port_holder.listen()
+    port = port_holder.getsockname()[1]
+    # The port is taken: --check-config must still pass because it binds nothing.
+    path = write(f"""
+listeners:
+  - {{name: e, listen: 127.0.0.1:{port}, handler: echo}}
+""")
+    r = run("--check-config", path)
+    port_holder.close()
+    assert r.returncode == 0, r.stderr
+    assert "configuration OK" in r.stdout
+
+
+def test_bundled_examples_pass_check_config():
+    root = os.path.join(os.path.dirname(__file__), "../../config/examples")
+    for name in sorted(os.listdir(root)):
+        if name.endswith(".yaml"):
+            r = run("--check-config", os.path.join(root, name))
+            assert r.returncode == 0, f"{name}: {r.stderr}"
+
+
+def test_check_config_lists_every_error_with_line():
+    path = write("""loops: -1
+listeners:
+  - name: a
+    listen: 127.0.0.1:99999
+    reuse_prot: true
+    upstream: nowhere
+  - name: a
+    listen: 127.0.0.1:7000
+""")
+    r = run("--check-config", path)
+    assert r.returncode == 1
+    err = r.stderr
+    assert f"{path}:1:" in err and "loops" in err
+    assert "listeners[0].listen" in err and ":4:" in err
+    assert "listeners[0].reuse_prot: unknown key (did you mean reuse_port?)" in err
+    assert "nowhere" in err
+    assert "listeners[1]" in err and "duplicate" in err.lower()
+    # neither upstream nor handler on the second listener
+    assert "upstream" in err.splitlines()[-2] or "handler" in err
+
+
+def test_port_in_use_is_one_clear_line_and_nonzero_exit():
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    path = write(f"""
+listeners:
+  - {{name: busy, listen: 127.0.0.1:{port}, handler: echo}}
+""")
+    r = run("--config", path)
+    holder.close()
+    assert r.returncode != 0
+    assert f"listener busy: bind 127.0.0.1:{port}: Address already in use" in r.stderr
+
+
+def test_missing_upstream_socket_dir_is_fatal():
+    path = write("""
+upstreams:
+  - {name: app, endpoints: ["unix:/nonexistent-dir-for-switchyard/app.sock"]}
+listeners:
+  - {name: in, listen: 127.0.0.1:0, upstream: app}
+""")
+    r = run("--config", path)
+    assert r.returncode != 0
+    assert "directory /nonexistent-dir-for-switchyard does not exist" in r.stderr
+
+
+def test_daemon_reports_ready_and_stops_with_exit_0():
+    with Daemon("""
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo}
+""") as d:
+        assert d.addr("e").startswith("127.0.0.1:")
+        assert d.stop() == 0
+        assert any("STOPPING=1" in m.split("\n") for m in d.notifications), d.notifications

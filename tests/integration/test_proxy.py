@@ -1,0 +1,175 @@
+"""Raw byte proxying over TCP and unix sockets, to real backends."""
+import os
+import socket
+import tempfile
+
+import pytest
+
+from harness import Daemon, EchoBackend, RedisServer, connect, recv_exact, redis_command
+
+
+@pytest.fixture(scope="module")
+def redis():
+    r = RedisServer()
+    yield r
+    r.close()
+
+
+def test_echo_handler_tcp_and_ipv6():
+    with Daemon("""
+listeners:
+  - {name: e4, listen: 127.0.0.1:0, handler: echo}
+  - {name: e6, listen: "[::1]:0", handler: echo}
+""") as d:
+        for name in ("e4", "e6"):
+            s = connect(d.addr(name))
+            for i in range(50):
+                msg = os.urandom(1 + i * 97)
+                s.sendall(msg)
+                assert recv_exact(s, len(msg)) == msg
+            s.close()
+
+
+def test_echo_handler_on_unix_listener_with_mode():
+    path = os.path.join(tempfile.mkdtemp(), "echo.sock")
+    with Daemon(f"""
+listeners:
+  - {{name: e, protocol: unix, listen: {path}, mode: "0600", handler: echo}}
+""") as d:
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+        s = d.client("e")
+        s.sendall(b"hello unix\n")
+        assert recv_exact(s, 11) == b"hello unix\n"
+        s.close()
+        d.stop()
+    assert not os.path.exists(path), "socket file left behind after stop"
+
+
+def test_stale_unix_socket_file_is_replaced():
+    path = os.path.join(tempfile.mkdtemp(), "stale.sock")
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(path)
+    dead.close()  # the file stays, nobody listens: a crashed predecessor
+    assert os.path.exists(path)
+    with Daemon(f"""
+listeners:
+  - {{name: e, protocol: unix, listen: {path}, handler: echo}}
+""") as d:
+        with connect(d.addr("e")) as s:
+            s.sendall(b"x")
+            assert recv_exact(s, 1) == b"x"
+        assert "removed stale socket file" in d.log()
+
+
+def test_live_unix_socket_is_not_stolen():
+    path = os.path.join(tempfile.mkdtemp(), "live.sock")
+    live = socket.socket(socket.AF_UNIX)
+    live.bind(path)
+    live.listen()
+    d = Daemon(f"""
+listeners:
+  - {{name: e, protocol: unix, listen: {path}, handler: echo}}
+""", expect_ready=False)
+    assert d.proc.wait(timeout=20) != 0
+    assert "Address already in use" in d.log()
+    live.close()
+
+
+def test_tcp_to_redis_over_tcp(redis):
+    with Daemon(f"""
+upstreams:
+  - {{name: redis, endpoints: [{redis.address}]}}
+listeners:
+  - {{name: r, listen: 127.0.0.1:0, upstream: redis}}
+""") as d:
+        s = d.client("r")
+        assert redis_command(s, "PING") == b"+PONG\r\n"
+        value = os.urandom(100000).hex()
+        assert redis_command(s, "SET", "k1", value) == b"+OK\r\n"
+        reply = redis_command(s, "GET", "k1")
+        assert reply == b"$%d\r\n%s\r\n" % (len(value), value.encode())
+
+
+def test_tcp_listener_to_unix_upstream(redis):
+    with Daemon(f"""
+upstreams:
+  - {{name: redis, endpoints: ["unix:{redis.unix_path}"]}}
+listeners:
+  - {{name: r, listen: 127.0.0.1:0, upstream: redis}}
+""") as d:
+        s = d.client("r")
+        assert redis_command(s, "SET", "k2", "via-unix") == b"+OK\r\n"
+        assert redis_command(s, "GET", "k2") == b"$8\r\nvia-unix\r\n"
+
+
+def test_unix_listener_to_tcp_upstream(redis):
+    path = os.path.join(tempfile.mkdtemp(), "in.sock")
+    with Daemon(f"""
+upstreams:
+  - {{name: redis, endpoints: [{redis.address}]}}
+listeners:
+  - {{name: r, protocol: unix, listen: {path}, upstream: redis}}
+""") as d:
+        s = d.client("r")
+        assert redis_command(s, "PING") == b"+PONG\r\n"
+
+
+def test_unix_to_unix_with_socat_backend():
+    tmp = tempfile.mkdtemp()
+    backend_path = os.path.join(tmp, "backend.sock")
+    backend = EchoBackend(unix_path=backend_path)
+    path = os.path.join(tmp, "front.sock")
+    with Daemon(f"""
+upstreams:
+  - {{name: b, endpoints: ["unix:{backend_path}"]}}
+listeners:
+  - {{name: u, protocol: unix, listen: {path}, upstream: b}}
+""") as d:
+        s = d.client("u")
+        blob = os.urandom(3 * 1024 * 1024)
+        import threading
+        t = threading.Thread(target=s.sendall, args=(blob,))
+        t.start()
+        assert recv_exact(s, len(blob)) == blob
+        t.join()
+    backend.close()
+
+
+def test_half_close_propagates_both_ways():
+    backend = EchoBackend(half_close_reply=b"got-eof:")
+    with Daemon(f"""
+upstreams:
+  - {{name: b, endpoints: [{backend.address}]}}
+listeners:
+  - {{name: p, listen: 127.0.0.1:0, upstream: b}}
+""") as d:
+        s = d.client("p")
+        s.sendall(b"x" * 12345)
+        s.shutdown(socket.SHUT_WR)  # client FIN -> backend must see EOF, reply still flows back
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break  # backend's FIN propagated to us
+            data += b
+        assert data == b"got-eof:12345"
+    backend.close()
+
+
+def test_socat_client_through_proxy_to_echo():
+    import subprocess
+    with Daemon("""
+upstreams:
+  - {name: echo, endpoints: [127.0.0.1:1]}   # replaced below
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo}
+""") as echo:
+        with Daemon(f"""
+upstreams:
+  - {{name: echo, endpoints: [{echo.addr("e")}]}}
+listeners:
+  - {{name: p, listen: 127.0.0.1:0, upstream: echo}}
+""") as d:
+            r = subprocess.run(["socat", "-t", "5", "-", "TCP:" + d.addr("p")], input=b"line one\nline two\n",
+                               capture_output=True, timeout=30)
+            assert r.stdout == b"line one\nline two\n"

@@ -1,0 +1,51 @@
+"""Idle timeout and max_connections."""
+import time
+
+from harness import Daemon, SLOW, recv_exact, wait_until
+
+
+def test_idle_timeout_closes_quiet_connections_only():
+    with Daemon("""
+metrics: {listen: 127.0.0.1:0}
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo, idle_timeout: 400ms}
+""") as d:
+        quiet = d.client("e")
+        busy = d.client("e")
+        start = time.monotonic()
+        # Keep one connection busy past the timeout; the other says nothing.
+        while time.monotonic() - start < 1.0 * SLOW:
+            busy.sendall(b"x")
+            assert recv_exact(busy, 1) == b"x"
+            time.sleep(0.05)
+        assert quiet.recv(1) == b""  # closed by the idle sweep
+        closed_after = time.monotonic() - start
+        assert closed_after < 1.5 * SLOW + 1
+        busy.sendall(b"still here")
+        assert recv_exact(busy, 10) == b"still here"
+        assert d.metric("switchyard_listener_idle_timeouts_total", listener="e") == 1
+
+
+def test_max_connections_rejects_the_excess_and_counts_it():
+    with Daemon("""
+metrics: {listen: 127.0.0.1:0}
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo, max_connections: 3}
+""") as d:
+        kept = [d.client("e") for _ in range(3)]
+        for s in kept:
+            s.sendall(b"ok")
+            assert recv_exact(s, 2) == b"ok"
+        extra = [d.client("e") for _ in range(2)]
+        for s in extra:
+            assert s.recv(10) == b""  # accepted, then closed at once
+        assert d.metric("switchyard_listener_connections_rejected_total", listener="e",
+                        reason="max_connections") == 2
+        assert "max_connections 3 reached" in d.log()
+        # A slot freed is a slot usable again.
+        kept[0].close()
+        wait_until(lambda: d.metric("switchyard_listener_connections_active", listener="e") == 2,
+                   what="active == 2")
+        again = d.client("e")
+        again.sendall(b"back")
+        assert recv_exact(again, 4) == b"back"

@@ -1,0 +1,85 @@
+"""SIGTERM: stop accepting, drain open connections, exit 0; shutdown_timeout bounds the drain."""
+import signal
+import socket
+import threading
+import time
+
+from harness import Daemon, SLOW, connect, recv_exact
+
+
+def slow_backend():
+    """Sends 20 chunks 50 ms apart per connection: an in-flight transfer of ~1 s."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    started = threading.Event()
+
+    def serve():
+        c, _ = srv.accept()
+        c.recv(16)
+        started.set()
+        for i in range(20):
+            c.sendall(b"chunk%02d\n" % i)
+            time.sleep(0.05)
+        c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, started
+
+
+def test_sigterm_drains_an_in_flight_transfer_and_exits_0():
+    srv, started = slow_backend()
+    port = srv.getsockname()[1]
+    d = Daemon(f"""
+shutdown_timeout: 20s
+upstreams:
+  - {{name: slow, endpoints: [127.0.0.1:{port}]}}
+listeners:
+  - {{name: p, listen: 127.0.0.1:0, upstream: slow}}
+""")
+    addr = d.addr("p")
+    s = connect(addr)
+    s.sendall(b"go")
+    assert started.wait(10)
+    d.signal(signal.SIGTERM)
+    # New connections are refused once the listener is closed, while the old one drains.
+    deadline = time.monotonic() + 5 * SLOW
+    refused = False
+    while time.monotonic() < deadline:
+        try:
+            connect(addr, timeout=1).close()
+            time.sleep(0.02)
+        except OSError:
+            refused = True
+            break
+    assert refused, "listener still accepting after SIGTERM"
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    assert data == b"".join(b"chunk%02d\n" % i for i in range(20))
+    s.close()  # the client's FIN ends the half-closed session: nothing is left to drain
+    assert d.proc.wait(timeout=10 * SLOW) == 0
+    assert "draining 1 open connection" in d.log()
+    d.stop()
+    srv.close()
+
+
+def test_shutdown_timeout_closes_what_is_left():
+    d = Daemon("""
+shutdown_timeout: 300ms
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo}
+""")
+    s = connect(d.addr("e"))
+    s.sendall(b"a")
+    assert recv_exact(s, 1) == b"a"
+    start = time.monotonic()
+    d.signal(signal.SIGTERM)
+    assert s.recv(1) == b""  # closed by the daemon when the drain time ran out
+    assert d.proc.wait(timeout=10 * SLOW) == 0
+    assert time.monotonic() - start >= 0.25
+    assert "shutdown_timeout reached: closing 1 connection" in d.log()
+    d.stop()

@@ -1,6 +1,6 @@
 # switchyard_add_codec_plugin(<name> SOURCES <src>... [LIBS <lib>...]
 #                             [OUTPUT_DIRECTORY <dir>] [INSTALL_DESTINATION <dir>] [NO_INSTALL]
-#                             [TARGET <out-var>])
+#                             [COMPONENT <install-component>] [TARGET <out-var>])
 #
 # Builds codec plugin <name> as a loadable module named switchyard_codec_<name>.so ('-' in the
 # name becomes '_' in file and target names: "length-field" -> switchyard_codec_length_field.so),
@@ -11,6 +11,7 @@
 #   INSTALL_DESTINATION  install dir (default: ${CMAKE_INSTALL_LIBDIR}/switchyard/plugins, which
 #                        is where the built-in codecs live when installed with the same prefix)
 #   NO_INSTALL           build only (test fixtures)
+#   COMPONENT            install component (default: CMake's default component)
 #   TARGET               variable that receives the CMake target name
 # Used for the built-in codecs in the Switchyard tree and installed with the SDK
 # (find_package(Switchyard) includes it).
@@ -18,7 +19,7 @@ include_guard(GLOBAL)
 include(GNUInstallDirs)
 
 function(switchyard_add_codec_plugin name)
-  cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIRECTORY;INSTALL_DESTINATION;TARGET"
+  cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIRECTORY;INSTALL_DESTINATION;COMPONENT;TARGET"
                         "SOURCES;LIBS" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "switchyard_add_codec_plugin(${name}): SOURCES is required")
@@ -42,7 +43,12 @@ function(switchyard_add_codec_plugin name)
     if(NOT ARG_INSTALL_DESTINATION)
       set(ARG_INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/switchyard/plugins)
     endif()
-    install(TARGETS ${target} LIBRARY DESTINATION "${ARG_INSTALL_DESTINATION}")
+    if(ARG_COMPONENT)
+      install(TARGETS ${target} LIBRARY DESTINATION "${ARG_INSTALL_DESTINATION}"
+              COMPONENT ${ARG_COMPONENT})
+    else()
+      install(TARGETS ${target} LIBRARY DESTINATION "${ARG_INSTALL_DESTINATION}")
+    endif()
   endif()
   if(ARG_TARGET)
     set(${ARG_TARGET} ${target} PARENT_SCOPE)

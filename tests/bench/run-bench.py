@@ -580,6 +580,7 @@ class Bench:
         self.args = args
         self.work = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
         self.services: dict[str, Service] = {}
+        self.backends: list[str] = []  # backends started; readiness is probed only through them
 
     def service(self, name: str, argv: list[str], ports: list[int]) -> Service:
         svc = Service(name, argv, ports, self.work / f"{name}.log")
@@ -607,7 +608,7 @@ class Bench:
     def start_switchyard(self, binary: str, framed: bool, metrics_listen: str) -> Service:
         config = self.write("switchyard.yaml", switchyard_yaml(framed, metrics_listen, self.args.plugin_dir))
         argv = [binary] + [a.replace("{config}", str(config)) for a in self.args.switchyard_args.split()]
-        ports = list(PROXY_PORTS["switchyard"].values())
+        ports = [PROXY_PORTS["switchyard"][b] for b in self.backends]
         if framed:
             ports += [SWITCHYARD_LINE_PORT, SWITCHYARD_LENGTH_PORT]
         self.services.pop("switchyard", None)
@@ -715,6 +716,7 @@ def main(argv: list[str]) -> int:
                          "(another benchmark or peer still running? see `ss -ltnp`)")
 
     bench = Bench(args)
+    bench.backends = sorted(uses_backend)
     # Ctrl-C and SIGTERM unwind through the finally below, which stops every process started.
     signal.signal(signal.SIGTERM, interrupt)
     report: dict = {"settings": vars(settings).copy(), "rows": {}, "framed": {}, "metrics_cost": {}}
@@ -738,12 +740,12 @@ def main(argv: list[str]) -> int:
         if "haproxy" in targets:
             cfg = bench.write("haproxy.cfg", haproxy_cfg())
             proxy_services["haproxy"] = bench.service("haproxy", ["haproxy", "-db", "-f", str(cfg)],
-                                                      list(PROXY_PORTS["haproxy"].values()))
+                                                      [PROXY_PORTS["haproxy"][b] for b in bench.backends])
         if "nginx" in targets:
             conf = bench.write("nginx-stream.conf", nginx_stream_conf(bench.work))
             proxy_services["nginx"] = bench.service(
                 "nginx-stream", ["nginx", "-p", f"{bench.work}/", "-e", f"{bench.work}/nginx-stream.err",
-                                 "-c", str(conf), "-g", "daemon off;"], list(PROXY_PORTS["nginx"].values()))
+                                 "-c", str(conf), "-g", "daemon off;"], [PROXY_PORTS["nginx"][b] for b in bench.backends])
         if "switchyard" in targets and "switchyard" not in skipped:
             try:
                 proxy_services["switchyard"] = bench.start_switchyard(switchyard_bin, args.framed or args.metrics_cost, "")

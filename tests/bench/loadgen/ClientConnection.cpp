@@ -80,7 +80,7 @@ void ClientConnection::start_write() {
     asio::async_write(socket_, buffers, [this](const boost::system::error_code& ec, std::size_t) {
         writing_ = false;
         if (ec) {
-            fail(ec);
+            fail();
             return;
         }
         start_write();
@@ -95,7 +95,7 @@ void ClientConnection::start_read() {
 
 void ClientConnection::on_read(const boost::system::error_code& ec, std::size_t bytes) {
     if (ec) {
-        fail(ec);
+        fail();
         return;
     }
     if (!verify(read_buffer_.data(), bytes, Clock::now())) {
@@ -134,9 +134,8 @@ bool ClientConnection::verify(const std::uint8_t* data, std::size_t bytes, Clock
     return true;
 }
 
-void ClientConnection::fail(const boost::system::error_code& ec) {
+void ClientConnection::fail() {
     if (closed_) return;  // our own close(): not an error
-    (void)ec;
     if (!observer_.stopping()) ++stats_.io_errors;
     close();
     settle(false);

@@ -46,7 +46,7 @@ private:
     void start_read();
     void on_read(const boost::system::error_code& ec, std::size_t bytes);
     bool verify(const std::uint8_t* data, std::size_t bytes, Clock::time_point now);
-    void fail(const boost::system::error_code& ec);
+    void fail();  // reset, EOF or write error: counted unless the run is ending
     void mismatch();
     void settle(bool established);
 

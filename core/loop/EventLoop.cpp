@@ -21,8 +21,9 @@ struct EventLoop::Timers {
 
 EventLoop::EventLoop(std::size_t index)
     : index_(index),
-      // concurrency hint 1: only this loop's thread runs the context, so Asio can skip locking.
-      context_(std::make_unique<asio::io_context>(1)),
+      // Only this loop's thread runs the context and touches its sockets, so Asio may skip the
+      // per-socket I/O locks; posting from other threads (hand-offs, stop) stays locked.
+      context_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
       timers_(std::make_unique<Timers>(*context_)) {}
 
 EventLoop::~EventLoop() {

@@ -211,7 +211,7 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
     std::int64_t active = ctx_.active.fetch_add(1, std::memory_order_relaxed) + 1;
     if (o.max_connections != 0 && active > static_cast<std::int64_t>(o.max_connections)) {
         ctx_.active.fetch_sub(1, std::memory_order_relaxed);
-        ::close(fd);
+        // Counted before the close, so whoever sees the close also sees it counted.
         if (ctx_.metrics.rejected_max_connections) ctx_.metrics.rejected_max_connections->inc(a.loop.index());
         std::uint64_t suppressed = 0;
         if (ctx_.reject_log.allow(&suppressed)) {
@@ -222,6 +222,7 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
                          p.to_string(),
                          suppressed ? fmt::format(" ({} more rejections not logged)", suppressed) : "");
         }
+        ::close(fd);
         return;
     }
     std::uint64_t hash = hash_peer_ip(peer, static_cast<socklen_t>(peer_len));

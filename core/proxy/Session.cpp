@@ -194,6 +194,10 @@ void Session::start_relay() {
 
 void Session::pump(int d) {
     Direction& dir = dirs_[d];
+    // A read that returned less than it asked for emptied the socket's receive queue: reading
+    // again would only say EAGAIN. Skip that syscall and wait; any byte arriving later raises
+    // a fresh edge-triggered event (nginx and HAProxy save the same syscall).
+    bool source_drained = false;
     for (int budget = kPumpBudget; budget > 0; --budget) {
         if (closed_ || dir.done) return;
         if (has_output(dir)) {
@@ -217,7 +221,7 @@ void Session::pump(int d) {
             finish_direction(d);
             return;
         }
-        Step s = read(d);
+        Step s = source_drained ? Step::blocked : read(d, &source_drained);
         if (s == Step::blocked) {
             release_block_if_empty(d);
             wait_readable(d);
@@ -273,14 +277,16 @@ bool Session::make_room(int d) {
     return true;
 }
 
-Session::Step Session::read(int d) {
+Session::Step Session::read(int d, bool* drained) {
     Direction& dir = dirs_[d];
     ensure_block(d);
     if (dir.read_end == dir.data_cap && !make_room(d)) return Step::finished;
     std::size_t scratch = dir.block.size - dir.data_cap;
     std::uint8_t* data = dir.block.data.get() + scratch;
-    ssize_t n = ::recv(source(d).native_handle(), data + dir.read_end, dir.data_cap - dir.read_end, 0);
+    const std::size_t want = dir.data_cap - dir.read_end;
+    ssize_t n = ::recv(source(d).native_handle(), data + dir.read_end, want, 0);
     if (n > 0) {
+        *drained = static_cast<std::size_t>(n) < want;
         dir.read_end += static_cast<std::uint32_t>(n);
         count_read(d, static_cast<std::size_t>(n));
         return Step::progressed;

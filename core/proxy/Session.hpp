@@ -80,7 +80,7 @@ private:
     void start_relay();
 
     void pump(int d);
-    Step read(int d);
+    Step read(int d, bool* drained);  // *drained: a short read emptied the socket
     Step produce(int d);
     Step flush(int d);
     bool ensure_block(int d);

@@ -186,6 +186,16 @@ scrape_configs:
         assert all(float(t["value"][1]) > 0 for t in ticks)
         up = query('up{job="switchyard"}')
         assert up and up[0]["value"][1] == "1"
+        # Every query of the Grafana dashboard parses and evaluates on this server.
+        with open(os.path.join(os.path.dirname(__file__), "../../docker/grafana-dashboard.json")) as f:
+            dashboard = json.load(f)
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        assert len(exprs) >= 10
+        for e in exprs:
+            e = e.replace("$__rate_interval", "1m").replace("$instance", ".*")
+            assert query(e) is not None, e
+        populated = query(dashboard["panels"][0]["targets"][0]["expr"].replace("$instance", ".*"))
+        assert {r["metric"]["listener"] for r in populated} >= {"raw", "framed", "refused"}
     finally:
         prom.terminate()
         prom.wait(timeout=20)

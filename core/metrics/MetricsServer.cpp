@@ -230,8 +230,16 @@ private:
                                  "text/plain; charset=utf-8", "Only GET and HEAD are allowed.\n");
         }
         if (target == path_) {
-            return make_response(request, http::status::ok, metrics_content_type,
-                                 registry_.serialize());
+            try {
+                return make_response(request, http::status::ok, metrics_content_type,
+                                     registry_.serialize());
+            } catch (const std::exception& e) {
+                // A collector failed: say so to the scraper (the target shows as down) instead
+                // of dropping the connection without an answer.
+                return make_response(request, http::status::internal_server_error,
+                                     "text/plain; charset=utf-8",
+                                     std::string("metrics collection failed: ") + e.what() + "\n");
+            }
         }
         const std::string link = html_escaped(path_);
         return make_response(request, http::status::ok, "text/html; charset=utf-8",

@@ -257,3 +257,13 @@ TEST_CASE("stop closes open connections and joins; a stopped server refuses conn
     CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0);
     ::close(fd);
 }
+
+TEST_CASE("a collector that throws gives the scraper a 500 with the reason") {
+    RunningServer running;
+    running.registry.add_collector(
+        [](SampleWriter&) { throw std::runtime_error("cannot read /proc/self/stat"); });
+    const std::string response = fetch(
+        running.server.bound_port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(response) == "HTTP/1.1 500 Internal Server Error");
+    CHECK(body_of(response) == "metrics collection failed: cannot read /proc/self/stat\n");
+}

@@ -1,7 +1,7 @@
 // The zero-allocation-per-frame guarantee: decoding and encoding frames through Codec (host and
 // plugin together) performs no heap allocation. Every malloc in this test binary is counted: in
 // plain builds by interposing malloc/calloc/realloc themselves (which also catches C plugins and
-// operator new), under sanitizers (which own malloc) by replacing the global operator new.
+// operator new), under sanitizers (which own malloc) through the sanitizer allocator's hooks.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -45,13 +45,17 @@ void* realloc(void* p, std::size_t size) {
 void free(void* p) { __libc_free(p); }
 }
 #else
-void* operator new(std::size_t size) {
+// From <sanitizer/allocator_interface.h>, declared here because GCC does not ship that header.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void*, std::size_t), void (*free_hook)(const volatile void*));
+namespace {
+void count_malloc(const volatile void*, std::size_t) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void ignore_free(const volatile void*) {}
+// The sanitizer allocator calls these hooks for every allocation in the process.
+[[maybe_unused]] const int g_hooks_installed = __sanitizer_install_malloc_and_free_hooks(count_malloc, ignore_free);
+}  // namespace
 #endif
 
 using namespace switchyard;

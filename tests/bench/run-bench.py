@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -47,6 +48,7 @@ PROXY_PORTS = {
 DIRECT_PORTS = {"http": HTTP_PORT, "iperf": IPERF_PORT, "redis": REDIS_PORT, "echo": ECHO_PORT}
 # Switchyard framed listeners in front of the echo server (--framed, --metrics-cost).
 SWITCHYARD_LINE_PORT, SWITCHYARD_LENGTH_PORT = 9413, 9423
+SWITCHYARD_METRICS_PORT = 9464  # the exporter in the --metrics-cost "on" run
 
 TARGETS = ["direct", "haproxy", "nginx", "switchyard"]
 TARGET_TITLES = {"direct": "direct", "haproxy": "HAProxy", "nginx": "nginx stream", "switchyard": "switchyard"}
@@ -365,8 +367,22 @@ def run_loadgen(s: "Settings", port: int, mode: str, framing: str = "none") -> M
                        {"p50_us": lat["p50"], "p99_us": lat["p99"], "p999_us": lat["p999"]})
 
 
-def measure_idle_rss(service: Service, port: int, s: "Settings") -> Measurement:
-    """Proxy RSS growth per connection held idle after one 64-byte echo each."""
+def time_scrapes(port: int, count: int) -> dict:
+    """Times `count` GET /metrics requests (new connection each, as Prometheus may)."""
+    durations, size = [], 0
+    for _ in range(count):
+        start = time.monotonic()
+        with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=10) as r:
+            size = len(r.read())
+        durations.append((time.monotonic() - start) * 1000)
+    durations.sort()
+    return {"scrape_median_ms": round(durations[len(durations) // 2], 2), "scrape_max_ms": round(durations[-1], 2),
+            "scrape_bytes": size}
+
+
+def measure_idle_rss(service: Service, port: int, s: "Settings", while_held: Callable[[], dict] | None = None) -> Measurement:
+    """Proxy RSS growth per connection held idle after one 64-byte echo each. `while_held`, if
+    given, runs while the connections are held and its dict lands in the measurement's extra."""
     before = service.rss_kib()
     argv = [s.loadgen, "--target", f"{HOST}:{port}", "--mode", "hold", "--connections", str(s.rss_connections),
             "--size", "64", "--duration", "120"]
@@ -385,8 +401,10 @@ def measure_idle_rss(service: Service, port: int, s: "Settings") -> Measurement:
             return Measurement(None, f"connections not held within 60 s ({holder.stderr.read() if holder.poll() is not None else 'timeout'})")
         after = service.rss_kib()
         note = f"{held['failed']} of {s.rss_connections} connections failed" if held["failed"] else ""
-        return Measurement((after - before) / max(1, held["connections"]), note,
-                           {"rss_before_kib": before, "rss_after_kib": after, "held": held["connections"]})
+        extra = {"rss_before_kib": before, "rss_after_kib": after, "held": held["connections"]}
+        if while_held:
+            extra.update(while_held())
+        return Measurement((after - before) / max(1, held["connections"]), note, extra)
     finally:
         if holder.poll() is None:
             holder.send_signal(signal.SIGTERM)
@@ -812,7 +830,8 @@ def main(argv: list[str]) -> int:
                          ("line pipelined", SWITCHYARD_LINE_PORT, "line", "pipelined"),
                          ("length-field pipelined", SWITCHYARD_LENGTH_PORT, "length4", "pipelined")]
             figures = {}
-            for label, listen in (("off", ""), ("on", f"{HOST}:0")):
+            scrape: dict = {}
+            for label, listen in (("off", ""), ("on", f"{HOST}:{SWITCHYARD_METRICS_PORT}")):
                 try:
                     bench.restart_switchyard(switchyard_bin, True, listen)
                 except BenchError as e:
@@ -823,6 +842,15 @@ def main(argv: list[str]) -> int:
                     figures[(name, label)] = m
                     log(f"metrics {label:3s} {name:22s} {fmt_value(m.value, 0)} msg/s" + (f"  ({m.note})" if m.note else ""))
                     report["metrics_cost"].setdefault(name, {})[label] = vars(m)
+                if label == "on":
+                    # Scrape latency while the daemon holds rss_connections connections.
+                    service = bench.services["switchyard"]
+                    m = measure_idle_rss(service, PROXY_PORTS["switchyard"]["echo"], settings,
+                                         while_held=lambda: time_scrapes(SWITCHYARD_METRICS_PORT, 20))
+                    scrape = m.extra or {}
+                    log(f"scrape with {scrape.get('held')} connections held: median {scrape.get('scrape_median_ms')} ms, "
+                        f"max {scrape.get('scrape_max_ms')} ms, {scrape.get('scrape_bytes')} bytes")
+                    report["metrics_cost"]["scrape"] = scrape
             print()
             print("### switchyard metrics exporter cost (`metrics: {listen: 127.0.0.1:0}` vs `{listen: \"\"}`)")
             print()
@@ -832,6 +860,11 @@ def main(argv: list[str]) -> int:
                 off, on = figures.get((name, "off")), figures.get((name, "on"))
                 print(f"| {name} | {fmt_value(off.value if off else None, 0)} | {fmt_value(on.value if on else None, 0)} | "
                       f"{fmt_ratio(on.value if on else None, off.value if off else None)} |")
+            if scrape:
+                print()
+                print(f"GET /metrics while holding {scrape.get('held')} connections: median "
+                      f"{scrape.get('scrape_median_ms')} ms, max {scrape.get('scrape_max_ms')} ms over 20 scrapes "
+                      f"({scrape.get('scrape_bytes')} bytes).")
         elif args.metrics_cost:
             print("\n(metrics-cost rows skipped: switchyard is not available)")
 

@@ -14,14 +14,28 @@ def slow_backend():
     srv.listen()
     started = threading.Event()
 
-    def serve():
-        c, _ = srv.accept()
+    def transfer(c):
         c.recv(16)
         started.set()
         for i in range(20):
             c.sendall(b"chunk%02d\n" % i)
             time.sleep(0.05)
         c.close()
+
+    def serve():
+        # The first connection gets the slow transfer; probes that slipped in before the
+        # listener closed are closed at once, so they do not hold the drain open.
+        first = True
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            if first:
+                threading.Thread(target=transfer, args=(c,), daemon=True).start()
+                first = False
+            else:
+                c.close()
 
     threading.Thread(target=serve, daemon=True).start()
     return srv, started

@@ -1,6 +1,7 @@
 #include "tests/fuzz/CodecFuzzDriver.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -101,6 +102,47 @@ void check_round_trip(const Codec& codec, const std::uint8_t* payload, std::size
     FUZZ_CHECK(length == 0 || std::equal(payload, payload + length, frame.begin() + f.payload_offset));
 }
 
+struct StreamOutcome {
+    // (stream offset of the frame, payload offset, payload length) for every frame, in order.
+    std::vector<std::array<std::size_t, 3>> frames;
+    DecodeStatus end = DecodeStatus::need_more;
+};
+
+// Streams data like a session: append a chunk, decode until need_more, drop consumed bytes.
+StreamOutcome decode_stream(const Codec& codec, const std::uint8_t* data, std::size_t size,
+                            std::size_t chunk, bool must_encode) {
+    StreamOutcome outcome;
+    std::vector<std::uint8_t> buffer;
+    std::size_t buffer_start = 0;  // stream offset of buffer[0]
+    std::uint64_t state = 0;
+    char reason[256];
+    std::size_t fed = 0;
+    while (fed < size) {
+        const std::size_t n = std::min(chunk, size - fed);
+        buffer.insert(buffer.end(), data + fed, data + fed + n);
+        fed += n;
+        for (;;) {
+            const DecodedFrame f =
+                codec.decode(buffer.data(), buffer.size(), &state, reason, sizeof reason);
+            if (f.status == DecodeStatus::need_more) break;
+            if (f.status != DecodeStatus::frame) {
+                FUZZ_CHECK(reason[0] != '\0');  // every rejection explains itself
+                outcome.end = f.status;
+                return outcome;
+            }
+            FUZZ_CHECK(f.consumed > 0 && f.consumed <= buffer.size());
+            FUZZ_CHECK(f.payload_offset + f.payload_length <= f.consumed);
+            FUZZ_CHECK(state == 0);
+            check_round_trip(codec, buffer.data() + f.payload_offset, f.payload_length,
+                             must_encode);
+            outcome.frames.push_back({buffer_start, f.payload_offset, f.payload_length});
+            buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(f.consumed));
+            buffer_start += f.consumed;
+        }
+    }
+    return outcome;
+}
+
 }  // namespace
 
 void prepare_codec(const CodecFuzzTarget& target) { presets(target); }
@@ -119,31 +161,14 @@ int fuzz_codec(const CodecFuzzTarget& target, const std::uint8_t* data, std::siz
     const std::uint8_t chunk_byte = in.byte();
     const std::size_t chunk = chunk_byte == 0 ? in.size + 1 : 1 + chunk_byte % 64;
 
-    // Stream the rest like a session: append a chunk, decode until need_more, drop consumed.
-    std::vector<std::uint8_t> buffer;
-    std::uint64_t state = 0;
-    char reason[256];
-    std::size_t fed = 0;
-    while (fed < in.size) {
-        const std::size_t n = std::min(chunk, in.size - fed);
-        buffer.insert(buffer.end(), in.data + fed, in.data + fed + n);
-        fed += n;
-        for (;;) {
-            const DecodedFrame f =
-                codec->decode(buffer.data(), buffer.size(), &state, reason, sizeof reason);
-            if (f.status == DecodeStatus::need_more) break;
-            if (f.status != DecodeStatus::frame) {
-                FUZZ_CHECK(reason[0] != '\0');  // every rejection explains itself
-                return 0;
-            }
-            FUZZ_CHECK(f.consumed > 0 && f.consumed <= buffer.size());
-            FUZZ_CHECK(f.payload_offset + f.payload_length <= f.consumed);
-            FUZZ_CHECK(state == 0);
-            check_round_trip(*codec, buffer.data() + f.payload_offset, f.payload_length,
-                             target.encode_always_succeeds);
-            buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(f.consumed));
-        }
-    }
+    // Differential check: how the bytes are split must not change the frames found, the final
+    // status (this is what catches a scan resuming at the wrong place).
+    const StreamOutcome chunked = decode_stream(*codec, in.data, in.size, chunk,
+                                                target.encode_always_succeeds);
+    const StreamOutcome whole = decode_stream(*codec, in.data, in.size, in.size + 1,
+                                              target.encode_always_succeeds);
+    FUZZ_CHECK(chunked.frames == whole.frames);
+    FUZZ_CHECK(chunked.end == whole.end);
     return 0;
 }
 

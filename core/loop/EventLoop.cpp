@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <optional>
+#include <pthread.h>
+#include <time.h>
 
 namespace switchyard {
 
@@ -41,6 +43,8 @@ void EventLoop::set_idle_sweep(Clock::duration period) { sweep_period_ = period;
 
 void EventLoop::start() {
     thread_ = std::thread([this] { run(); });
+    native_thread_ = thread_.native_handle();
+    started_.store(true, std::memory_order_release);
 }
 
 void EventLoop::run() {
@@ -89,7 +93,16 @@ void EventLoop::stop() {
 }
 
 void EventLoop::join() {
+    started_.store(false, std::memory_order_release);
     if (thread_.joinable()) thread_.join();
+}
+
+double EventLoop::cpu_seconds() const {
+    if (!started_.load(std::memory_order_acquire)) return 0;
+    clockid_t clock;
+    timespec ts{};
+    if (pthread_getcpuclockid(native_thread_, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 void EventLoop::post(std::function<void()> fn) { asio::post(*context_, std::move(fn)); }

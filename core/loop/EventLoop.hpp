@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <pthread.h>
+
 #include <thread>
 
 #include "core/loop/BufferPool.hpp"
@@ -41,6 +43,10 @@ public:
     void join();   // control thread
     bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_.load(); }  // any thread
 
+    // Any thread: CPU time the loop thread has used (user + system), in seconds; 0 before
+    // start(). A loop that is never idle gains one second per second: its busy time.
+    double cpu_seconds() const;
+
     // Any thread: run fn on the loop thread.
     void post(std::function<void()> fn);
 
@@ -70,6 +76,8 @@ private:
     std::unique_ptr<boost::asio::io_context> context_;
     std::unique_ptr<Timers> timers_;
     std::thread thread_;
+    pthread_t native_thread_{};
+    std::atomic<bool> started_{false};
     std::atomic<std::thread::id> thread_id_{};
     BufferPool buffers_;
     SessionList sessions_;

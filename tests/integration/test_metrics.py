@@ -103,6 +103,7 @@ def test_exact_values_after_known_traffic(daemon):
     for loop in ("0", "1"):
         assert m.get("switchyard_loop_lag_seconds_count", loop=loop) >= 1
     assert m.sum("switchyard_loop_connections_active") == N - 1 + 1
+    assert all(m.get("switchyard_loop_busy_seconds_total", loop=l) > 0 for l in ("0", "1"))
     assert m.get("process_open_fds") > 0
     assert m.get("process_resident_memory_bytes") > 0
 
@@ -132,7 +133,7 @@ def test_every_family_has_help_and_type_and_promtool_accepts_it(daemon):
                      "switchyard_upstream_connections_active", "switchyard_upstream_connect_attempts_total",
                      "switchyard_upstream_connect_failures_total", "switchyard_upstream_connect_duration_seconds",
                      "switchyard_upstream_bytes_sent_total", "switchyard_upstream_bytes_received_total",
-                     "switchyard_build_info", "switchyard_loops", "process_cpu_seconds_total",
+                     "switchyard_build_info", "switchyard_loops", "switchyard_loop_busy_seconds_total", "process_cpu_seconds_total",
                      "process_resident_memory_bytes", "process_open_fds", "process_max_fds",
                      "process_start_time_seconds"):
         assert required in names, required

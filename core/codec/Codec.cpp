@@ -92,14 +92,20 @@ bool options_acceptable(const CodecOptions& opts, const CodecLibrary& library,
 }
 
 // Where the plugin's create() message points: the option it starts with ("<key>: ..."), if any.
-SourceMark create_error_mark(const CodecOptions& opts, const std::string& message) {
+// That prefix is dropped from the message, since the error's path already names the option.
+ConfigError create_error(const CodecOptions& opts, const std::string& codec,
+                         const std::string& message) {
     for (const auto& option : opts.options) {
         const std::string& key = option.first;
         if (message.size() > key.size() && message.compare(0, key.size(), key) == 0 &&
-            message[key.size()] == ':')
-            return option_mark(opts, key);
+            message[key.size()] == ':') {
+            std::size_t rest = key.size() + 1;
+            while (rest < message.size() && message[rest] == ' ') ++rest;
+            return ConfigError{option_mark(opts, key),
+                               "rejected by codec " + codec + ": " + message.substr(rest)};
+        }
     }
-    return opts.mark;
+    return ConfigError{opts.mark, "rejected by codec " + codec + ": " + message};
 }
 
 void write_reason(char* reason, std::size_t reason_cap, const char* text) {
@@ -134,9 +140,7 @@ std::shared_ptr<const Codec> Codec::open(const CodecOptions& opts, const std::st
     if (instance == nullptr) {
         error[sizeof error - 1] = '\0';
         const std::string message = error[0] != '\0' ? error : "create failed without a reason";
-        errors->push_back(ConfigError{create_error_mark(opts, message),
-                                      "codec " + library->name() + " rejected its options: " +
-                                          message});
+        errors->push_back(create_error(opts, library->name(), message));
         return nullptr;
     }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "config/Suggest.hpp"
+#include "core/options/Suggest.hpp"
 
 namespace switchyard {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "config/Suggest.hpp"
+#include "core/options/Suggest.hpp"
 
 namespace switchyard {
 namespace {

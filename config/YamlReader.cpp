@@ -5,7 +5,7 @@
 
 #include "config/DurationParser.hpp"
 #include "config/SizeParser.hpp"
-#include "config/Suggest.hpp"
+#include "core/options/Suggest.hpp"
 
 namespace switchyard {
 namespace {

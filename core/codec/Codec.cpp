@@ -5,7 +5,7 @@
 #include <system_error>
 
 #include "core/codec/CodecLibraryCache.hpp"
-#include "core/codec/NameSuggestion.hpp"
+#include "core/options/Suggest.hpp"
 #include "core/codec/PluginPaths.hpp"
 
 namespace switchyard {
@@ -70,8 +70,8 @@ bool options_acceptable(const CodecOptions& opts, const CodecLibrary& library,
         if (library.find_option(key) != nullptr) continue;
         ok = false;
         std::string message = "unknown option for codec " + library.name();
-        if (std::string guess = closest_name(key, known); !guess.empty())
-            message += " (did you mean " + guess + "?)";
+        if (auto guess = suggest(key, std::span<const std::string>(known)))
+            message += did_you_mean(guess);
         else
             message += known.empty() ? std::string(" (it takes no options)")
                                      : " (known options: " + join(known, ", ") + ")";

@@ -54,6 +54,19 @@ CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) 
                                        "a codec too"});
             }
             up = plan.upstream[k];
+            // Translating between two framings re-encodes every frame, both ways: each side's
+            // codec must be able to write its framing, or every frame would fail at run time.
+            if (client && up && !client->same_framing(*up)) {
+                const CodecOptions* sides[2] = {&*l.codec, &*options.upstreams[k].codec};
+                const Codec* codecs[2] = {client.get(), up.get()};
+                for (int side = 0; side < 2; ++side)
+                    if (!codecs[side]->can_encode())
+                        errors->push_back({sides[side]->mark,
+                                           "codec " + codecs[side]->name() +
+                                               " cannot encode with these options, and translating between "
+                                               "listener " + l.name + " and upstream " + l.upstream +
+                                               " needs it to (see plugins/README.md)"});
+            }
         }
         plan.listener.emplace_back(client, up);
     }

@@ -111,3 +111,46 @@ listeners:
         assert d.addr("e").startswith("127.0.0.1:")
         assert d.stop() == 0
         assert any("STOPPING=1" in m.split("\n") for m in d.notifications), d.notifications
+
+
+def test_check_config_loads_codec_plugins_and_reports_their_errors_with_lines():
+    path = write("""
+upstreams:
+  - name: b
+    endpoints: [127.0.0.1:9000]
+    codec: {plugin: length-field, length_field_length: "4", initial_bytes_to_strip: "0"}
+listeners:
+  - name: a
+    listen: 127.0.0.1:0
+    upstream: b
+    codec: {plugin: line, strip_crr: true}
+  - name: c
+    listen: 127.0.0.1:0
+    handler: echo
+    codec: {plugin: no-such-codec}
+  - name: d
+    listen: 127.0.0.1:0
+    handler: echo
+    codec: {plugin: length-field, length_field_length: "5"}
+""")
+    r = run("--check-config", path)
+    assert r.returncode == 1
+    err = r.stderr
+    assert "listeners[0].codec.strip_crr: unknown option for codec line (did you mean strip_cr?)" in err
+    assert ":10:38: listeners[0].codec.strip_crr" in err
+    assert 'codec plugin "no-such-codec" not found' in err
+    assert "listeners[2].codec.length_field_length" in err
+
+
+def test_translation_to_a_codec_that_cannot_encode_is_refused():
+    path = write("""
+upstreams:
+  - name: b
+    endpoints: [127.0.0.1:9000]
+    codec: {plugin: length-field, length_field_length: "4", initial_bytes_to_strip: "0"}
+listeners:
+  - {name: a, listen: 127.0.0.1:0, upstream: b, codec: {plugin: line}}
+""")
+    r = run("--check-config", path)
+    assert r.returncode == 1
+    assert "upstreams[0].codec: codec length-field cannot encode with these options" in r.stderr

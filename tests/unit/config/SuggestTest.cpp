@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "config/Suggest.hpp"
+#include "core/options/Suggest.hpp"
 
 using namespace switchyard;
 

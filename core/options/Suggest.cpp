@@ -1,4 +1,4 @@
-#include "config/Suggest.hpp"
+#include "core/options/Suggest.hpp"
 
 #include <algorithm>
 #include <cctype>

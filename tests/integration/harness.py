@@ -195,6 +195,8 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def stop(self, sig=signals.SIGTERM, timeout=30):
+        if self.log_file.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -216,11 +218,13 @@ class Daemon:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         for c in self.clients:
             c.close()
-        if self.proc.poll() is None:
-            self.stop()
+        code = self.stop()
+        # A clean stop exits 0; a sanitizer report (leak, use-after-free) makes it non-zero.
+        if exc_type is None and code != 0:
+            raise AssertionError(f"daemon exited with {code}:\n" + self.log()[-4000:])
 
 
 class EchoBackend:

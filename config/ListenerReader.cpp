@@ -53,16 +53,7 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
     ListenerSource source;
     source.self = map.mark();
 
-    if (auto f = map.required("name")) {
-        if (auto name = reader.string(*f)) {
-            if (name->empty()) {
-                reader.error(YamlReader::value_mark(*f), "name must not be empty");
-            } else {
-                listener.name = *name;
-                source.name = YamlReader::value_mark(*f);
-            }
-        }
-    }
+    map.read_name(listener.name, source.name);
     // The protocol decides how `listen` is read and which keys apply, so it goes first.
     bool protocol_known = true;
     if (auto f = map.field("protocol")) {

@@ -63,4 +63,17 @@ std::string MappingReader::child_path(const std::string& parent, std::string_vie
     return parent + "." + std::string(key);
 }
 
+void MappingReader::read_name(std::string& name, SourceMark& where) const {
+    auto f = required("name");
+    if (!f) return;
+    auto text = reader_.string(*f);
+    if (!text) return;
+    if (text->empty()) {
+        reader_.error(YamlReader::value_mark(*f), "name must not be empty");
+        return;
+    }
+    name = *text;
+    where = YamlReader::value_mark(*f);
+}
+
 }  // namespace switchyard

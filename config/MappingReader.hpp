@@ -31,6 +31,10 @@ public:
     std::optional<YamlField> required(std::string_view key) const;
     bool has(std::string_view key) const { return fields_.count(std::string(key)) > 0; }
 
+    // The required, non-empty `name` key of a listener or upstream: stores it and where its
+    // value stands (for later cross-reference errors), or records why it is unusable.
+    void read_name(std::string& name, SourceMark& where) const;
+
     // "listeners[0]" + "name" -> "listeners[0].name"; "" + "tick" -> "tick".
     static std::string child_path(const std::string& parent, std::string_view key);
 

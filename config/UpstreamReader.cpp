@@ -63,16 +63,7 @@ void read_upstream(YamlReader& reader, const YamlField& field, Options& options,
     UpstreamSource source;
     source.self = map.mark();
 
-    if (auto f = map.required("name")) {
-        if (auto name = reader.string(*f)) {
-            if (name->empty()) {
-                reader.error(YamlReader::value_mark(*f), "name must not be empty");
-            } else {
-                upstream.name = *name;
-                source.name = YamlReader::value_mark(*f);
-            }
-        }
-    }
+    map.read_name(upstream.name, source.name);
     if (auto f = map.field("balancer"))
         if (auto i = reader.choice(*f, kBalancers)) upstream.balancer = *parse_balance_policy(kBalancers[*i]);
     if (auto f = map.field("connect_timeout"))

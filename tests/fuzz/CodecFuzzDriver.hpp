@@ -28,3 +28,15 @@ void prepare_codec(const CodecFuzzTarget& target);
 int fuzz_codec(const CodecFuzzTarget& target, const std::uint8_t* data, std::size_t size);
 
 }  // namespace switchyard::fuzz
+
+// Defines the libFuzzer entry points for one codec target: the plugin is loaded before fuzzing
+// starts (so libFuzzer knows its coverage counters), then every input runs through fuzz_codec.
+// `target_fn` names a function returning `const CodecFuzzTarget&`.
+#define SWITCHYARD_CODEC_FUZZER(target_fn)                                                    \
+    extern "C" int LLVMFuzzerInitialize(int*, char***) {                                      \
+        switchyard::fuzz::prepare_codec(target_fn());                                         \
+        return 0;                                                                             \
+    }                                                                                         \
+    extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {      \
+        return switchyard::fuzz::fuzz_codec(target_fn(), data, size);                         \
+    }

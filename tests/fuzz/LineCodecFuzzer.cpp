@@ -14,12 +14,4 @@ const switchyard::fuzz::CodecFuzzTarget& fuzz_target() {
 }
 }  // namespace
 
-// Loads the plugin before fuzzing starts, so libFuzzer knows its coverage counters from the start.
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    switchyard::fuzz::prepare_codec(fuzz_target());
-    return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    return switchyard::fuzz::fuzz_codec(fuzz_target(), data, size);
-}
+SWITCHYARD_CODEC_FUZZER(fuzz_target)

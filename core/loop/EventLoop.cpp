@@ -26,11 +26,13 @@ EventLoop::EventLoop(std::size_t index)
       // Only this loop's thread runs the context and touches its sockets, so Asio may skip the
       // per-socket I/O locks; posting from other threads (hand-offs, stop) stays locked.
       context_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
-      timers_(std::make_unique<Timers>(*context_)) {}
+      timers_(std::make_unique<Timers>(*context_)),
+      poller_(std::make_unique<Poller>(*context_)) {}
 
 EventLoop::~EventLoop() {
     stop();
     join();
+    poller_.reset();
     timers_.reset();
 }
 
@@ -54,6 +56,7 @@ void EventLoop::run() {
         arm_tick();
     }
     if (sweep_period_.count() > 0) arm_sweep();
+    poller_->start();
     try {
         context_->run();
     } catch (const std::exception& e) {

@@ -12,6 +12,7 @@
 
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
+#include "core/loop/Poller.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -51,6 +52,7 @@ public:
     void post(std::function<void()> fn);
 
     BufferPool& buffers() { return buffers_; }    // loop thread only
+    Poller& poller() { return *poller_; }         // loop thread only
     SessionList& sessions() { return sessions_; }  // loop thread only
 
     // Connections assigned to this loop (counted when a balancer picks it, so a burst of
@@ -75,6 +77,7 @@ private:
     std::size_t index_;
     std::unique_ptr<boost::asio::io_context> context_;
     std::unique_ptr<Timers> timers_;
+    std::unique_ptr<Poller> poller_;
     std::thread thread_;
     pthread_t native_thread_{};
     std::atomic<bool> started_{false};

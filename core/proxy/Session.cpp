@@ -4,7 +4,9 @@
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/smart_ptr/intrusive_ptr.hpp>
@@ -53,7 +55,9 @@ std::size_t scratch_for(const Codec* enc) {
 
 void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash) {
     SessionPtr s(new Session(loop, ctx, fd, family, client_ip_hash));
-    if (!s->client_.is_open()) {
+    intrusive_ptr_add_ref(s.get());  // the open session's reference on itself, dropped by close()
+    if (int err = loop.poller().add(fd, &s->sides_[0])) {
+        spdlog::error("listener {}: cannot watch an accepted socket: {}", ctx.options.name, std::strerror(err));
         s->close();
     } else if (s->echo()) {
         s->start_relay();
@@ -66,15 +70,14 @@ Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std:
     : loop_(loop),
       ctx_(ctx),
       upstream_pool_(ctx.upstream),
-      client_(loop.context().get_executor()),
-      upstream_(loop.context().get_executor()),
       client_ip_hash_(client_ip_hash),
       last_activity_(std::chrono::steady_clock::now()) {
-    boost::system::error_code ec;
-    client_.assign(asio::generic::stream_protocol(family, 0), fd, ec);
-    if (ec) {
-        ::close(fd);
-    } else if (family != AF_UNIX) {
+    for (int i = 0; i < 2; ++i) {
+        sides_[i].session = this;
+        sides_[i].index = static_cast<std::uint8_t>(i);
+    }
+    sides_[0].fd = fd;
+    if (family != AF_UNIX) {
         int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
@@ -99,6 +102,29 @@ bool Session::translating() const { return !ctx_.passthrough; }
 
 // ---- connecting ---------------------------------------------------------------------------
 
+void Session::on_side_events(int side, std::uint32_t events) {
+    if (closed_) return;
+    SessionPtr keep(this);
+    if (side == 1 && connecting_) {
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) finish_connect();
+        return;
+    }
+    Side& s = sides_[side];
+    // Edge-triggered: a FIN that arrived with the last data raises no further edge, so it must
+    // be remembered here and read to the end (the short-read shortcut no longer applies).
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.hung_up = true;
+    // Writability first: a direction blocked on a full destination resumes and may free the
+    // buffer the other direction is about to need.
+    if (s.want_write && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        s.want_write = false;
+        pump(side == 1 ? 0 : (echo() ? 0 : 1));
+    }
+    if (!closed_ && s.want_read && (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))) {
+        s.want_read = false;
+        pump(side);
+    }
+}
+
 void Session::connect_next() {
     if (closed_) return;
     auto& pool = *upstream_pool_;
@@ -114,10 +140,27 @@ void Session::connect_next() {
     connecting_ = true;
     connect_timed_out_ = false;
     connect_started_ = std::chrono::steady_clock::now();
-    boost::system::error_code ec;
-    upstream_.open(asio::generic::stream_protocol(addr.family(), 0), ec);
-    if (ec) {
-        on_connected(ec);
+    int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        on_connected(errno);
+        return;
+    }
+    sides_[1].fd = fd;
+    if (addr.family() != AF_UNIX) {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (int err = loop_.poller().add(fd, &sides_[1])) {
+        on_connected(err);
+        return;
+    }
+    if (::connect(fd, addr.data(), addr.length) == 0) {
+        on_connected(0);  // loopback and unix sockets often connect at once
+        return;
+    }
+    if (errno != EINPROGRESS) {
+        // A unix socket whose backlog is full says EAGAIN instead of waiting.
+        on_connected(errno);
         return;
     }
     if (!connect_timer_) connect_timer_ = std::make_unique<Timer>(loop_.context().get_executor());
@@ -125,20 +168,24 @@ void Session::connect_next() {
     connect_timer_->async_wait([self = SessionPtr(this)](const boost::system::error_code& e) {
         if (e || !self->connecting_ || self->closed_) return;
         self->connect_timed_out_ = true;
-        boost::system::error_code ignored;
-        self->upstream_.cancel(ignored);
+        self->on_connected(ETIMEDOUT);
     });
-    upstream_.async_connect(asio::generic::stream_protocol::endpoint(addr.data(), addr.length),
-                            [self = SessionPtr(this)](const boost::system::error_code& e) { self->on_connected(e); });
 }
 
-void Session::on_connected(const boost::system::error_code& ec) {
+void Session::finish_connect() {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(sides_[1].fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    on_connected(err);
+}
+
+void Session::on_connected(int error) {
     connecting_ = false;
     if (connect_timer_) connect_timer_->cancel();
     if (closed_) return;
     auto& pool = *upstream_pool_;
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
-    if (!ec) {
+    if (error == 0) {
         pool.report_success(static_cast<std::size_t>(endpoint_));
         if (ep.metrics) {
             add(ep.metrics->connections_active, loop_.index(), 1);
@@ -148,29 +195,23 @@ void Session::on_connected(const boost::system::error_code& ec) {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_started_).count());
         }
         connect_timer_.reset();
-        if (upstream_.native_handle() >= 0 && ep.resolved[0].family() != AF_UNIX) {
-            int one = 1;
-            ::setsockopt(upstream_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        }
         start_relay();
         return;
     }
     ConnectFailureReason reason = ConnectFailureReason::other;
-    if (connect_timed_out_ || ec == asio::error::timed_out) reason = ConnectFailureReason::timeout;
-    else if (ec == asio::error::connection_refused || ec == asio::error::no_such_device ||
-             ec.value() == ENOENT)
-        reason = ConnectFailureReason::refused;
-    else if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
-        reason = ConnectFailureReason::unreachable;
-    const char* reason_text = connect_timed_out_ ? "connect timeout" : nullptr;
-    std::string message = reason_text ? reason_text : ec.message();
+    if (connect_timed_out_ || error == ETIMEDOUT) reason = ConnectFailureReason::timeout;
+    else if (error == ECONNREFUSED || error == ENOENT) reason = ConnectFailureReason::refused;
+    else if (error == EHOSTUNREACH || error == ENETUNREACH) reason = ConnectFailureReason::unreachable;
+    std::string message = connect_timed_out_ ? std::string("connect timeout") : std::string(std::strerror(error));
     ep.active.fetch_sub(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(reason)], loop_.index());
     pool.report_failure(static_cast<std::size_t>(endpoint_));
     spdlog::debug("listener {}: upstream {} endpoint {}: attempt {} failed: {}", ctx_.options.name, pool.name(),
                   ep.label, attempts_, message);
-    boost::system::error_code ignored;
-    upstream_.close(ignored);
+    if (sides_[1].fd >= 0) {
+        ::close(sides_[1].fd);  // also leaves the poller
+        sides_[1].fd = -1;
+    }
     endpoint_ = -1;
     if (attempts_ < pool.options().connect_attempts) {
         connect_next();
@@ -284,9 +325,10 @@ Session::Step Session::read(int d, bool* drained) {
     std::size_t scratch = dir.block.size - dir.data_cap;
     std::uint8_t* data = dir.block.data.get() + scratch;
     const std::size_t want = dir.data_cap - dir.read_end;
-    ssize_t n = ::recv(source(d).native_handle(), data + dir.read_end, want, 0);
+    ssize_t n = ::recv(source(d), data + dir.read_end, want, 0);
     if (n > 0) {
-        *drained = static_cast<std::size_t>(n) < want;
+        last_activity_ = std::chrono::steady_clock::now();
+        *drained = static_cast<std::size_t>(n) < want && !sides_[source_side(d)].hung_up;
         dir.read_end += static_cast<std::uint32_t>(n);
         count_read(d, static_cast<std::size_t>(n));
         return Step::progressed;
@@ -358,7 +400,7 @@ Session::Step Session::produce(int d) {
 
 Session::Step Session::flush(int d) {
     Direction& dir = dirs_[d];
-    int fd = destination(d).native_handle();
+    int fd = destination(d);
     ssize_t n;
     if (dir.iov_count > 0) {
         iovec* iov = reinterpret_cast<iovec*>(dir.block.data.get()) + dir.iov_head;
@@ -409,7 +451,7 @@ void Session::finish_direction(int d) {
         dir.read_end = dir.parse_pos = 0;
     }
     // Propagate the half-close: the destination learns no more bytes will come this way.
-    ::shutdown(destination(d).native_handle(), SHUT_WR);
+    ::shutdown(destination(d), SHUT_WR);
     if (dirs_[0].done && dirs_[1].done) close();
 }
 
@@ -418,21 +460,11 @@ void Session::release_block_if_empty(int d) {
     if (dir.block && dir.read_end == 0 && !has_output(dir)) loop_.buffers().release(std::move(dir.block));
 }
 
-void Session::wait_readable(int d) {
-    source(d).async_wait(Socket::wait_read, [self = SessionPtr(this), d](const boost::system::error_code& ec) {
-        if (ec || self->closed_) return;
-        self->last_activity_ = std::chrono::steady_clock::now();
-        self->pump(d);
-    });
-}
+// Waiting costs nothing: the socket stays registered (edge-triggered); the next edge on it
+// resumes the direction through on_side_events.
+void Session::wait_readable(int d) { sides_[source_side(d)].want_read = true; }
 
-void Session::wait_writable(int d) {
-    destination(d).async_wait(Socket::wait_write, [self = SessionPtr(this), d](const boost::system::error_code& ec) {
-        if (ec || self->closed_) return;
-        self->last_activity_ = std::chrono::steady_clock::now();
-        self->pump(d);
-    });
-}
+void Session::wait_writable(int d) { sides_[destination_side(d)].want_write = true; }
 
 void Session::count_read(int d, std::size_t n) {
     const std::size_t shard = loop_.index();
@@ -487,17 +519,17 @@ void Session::force_close() { close(); }
 std::string Session::peer_text() {
     SocketAddress sa;
     sa.length = sizeof sa.storage;
-    if (::getpeername(client_.native_handle(), sa.data(), &sa.length) != 0) return "(gone)";
+    if (::getpeername(sides_[0].fd, sa.data(), &sa.length) != 0) return "(gone)";
     return sa.to_string();
 }
 
 void Session::close() {
     if (closed_) return;
     closed_ = true;
-    SessionPtr keep(this);  // stay alive until the end of this function
-    boost::system::error_code ignored;
-    client_.close(ignored);
-    upstream_.close(ignored);
+    for (auto& side : sides_) {
+        if (side.fd >= 0) ::close(side.fd);  // closing also removes it from the poller
+        side.fd = -1;
+    }
     if (connect_timer_) connect_timer_->cancel();
     for (auto& dir : dirs_)
         if (dir.block) loop_.buffers().release(std::move(dir.block));
@@ -511,6 +543,9 @@ void Session::close() {
     loop_.add_load(-1);
     ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     add(ctx_.metrics.connections_active, loop_.index(), -1);
+    // Drop the open session's reference on itself only after the poll batch being dispatched:
+    // later events of this batch may still name this session's sides.
+    asio::post(loop_.context(), [self = SessionPtr(this, /*add_ref=*/false)] {});
 }
 
 }  // namespace switchyard

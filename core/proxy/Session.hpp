@@ -7,8 +7,8 @@
 // hands the buffer back once drained. Half-close is propagated: EOF on one side becomes
 // shutdown(SHUT_WR) on the other while the other direction keeps flowing.
 //
-// Included only by core/proxy .cpp files (it pulls in Asio's socket headers).
-#include <boost/asio/generic/stream_protocol.hpp>
+// Both sockets are plain non-blocking descriptors watched by the loop's edge-triggered Poller,
+// registered once for their whole life. Included only by core/proxy .cpp files.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
@@ -16,6 +16,7 @@
 
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
+#include "core/loop/Poller.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
@@ -28,8 +29,6 @@ class UpstreamPool;
 
 class Session final : public LoopSession {
 public:
-    using Socket = boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
-                                                    boost::asio::io_context::executor_type>;
     using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                     boost::asio::wait_traits<std::chrono::steady_clock>,
                                                     boost::asio::io_context::executor_type>;
@@ -41,8 +40,9 @@ public:
     void check_idle(SteadyTime now) override;  // loop thread only
     void force_close() override;               // loop thread only
 
-    // Intrusive, non-atomic reference count: every pending handler holds one; the session is
-    // deleted when the last handler has run after close. Loop thread only.
+    // Intrusive, non-atomic reference count: the open session holds one on itself (released
+    // after close, once the poll batch being dispatched is over) and every pending handler
+    // holds one. Loop thread only.
     friend void intrusive_ptr_add_ref(Session* s) { ++s->refs_; }
     friend void intrusive_ptr_release(Session* s) {
         if (--s->refs_ == 0) delete s;
@@ -63,20 +63,35 @@ private:
         bool done = false;             // FIN forwarded; nothing more will flow this way
     };
     enum class Step { progressed, blocked, finished, failed };
+    // One of the two sockets (0 = client, 1 = upstream) and what its directions wait for.
+    struct Side final : PollHandler {
+        Session* session = nullptr;
+        int fd = -1;
+        std::uint8_t index = 0;
+        bool want_read = false;   // a direction reads from here and found it empty
+        bool want_write = false;  // a direction writes here and found it full
+        bool hung_up = false;     // the peer's FIN (or an error) was reported: read to the end
+        void on_poll_events(std::uint32_t events) override { session->on_side_events(index, events); }
+    };
 
     Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
     ~Session() override;
 
     bool echo() const { return upstream_pool_ == nullptr; }
-    Socket& source(int d) { return d == 0 ? client_ : upstream_; }
-    Socket& destination(int d) { return d == 0 && !echo() ? upstream_ : client_; }
+    // Which side a direction reads from and writes to (echo writes back where it reads).
+    int source_side(int d) const { return d; }
+    int destination_side(int d) const { return d == 0 && !echo() ? 1 : 0; }
+    int source(int d) const { return sides_[source_side(d)].fd; }
+    int destination(int d) const { return sides_[destination_side(d)].fd; }
     const Codec* decoder(int d) const;
     const Codec* encoder(int d) const;
     bool framed(int d) const { return decoder(d) != nullptr; }
     bool translating() const;
 
+    void on_side_events(int side, std::uint32_t events);
     void connect_next();
-    void on_connected(const boost::system::error_code& ec);
+    void finish_connect();
+    void on_connected(int error);  // errno of the attempt, 0 = connected
     void start_relay();
 
     void pump(int d);
@@ -100,8 +115,7 @@ private:
     EventLoop& loop_;
     ListenerContext& ctx_;
     UpstreamPool* upstream_pool_;
-    Socket client_;
-    Socket upstream_;
+    Side sides_[2];
     Direction dirs_[2];
     std::unique_ptr<Timer> connect_timer_;  // exists only while connecting
     std::uint64_t client_ip_hash_;

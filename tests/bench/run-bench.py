@@ -852,7 +852,7 @@ def main(argv: list[str]) -> int:
                         f"max {scrape.get('scrape_max_ms')} ms, {scrape.get('scrape_bytes')} bytes")
                     report["metrics_cost"]["scrape"] = scrape
             print()
-            print("### switchyard metrics exporter cost (`metrics: {listen: 127.0.0.1:0}` vs `{listen: \"\"}`)")
+            print(f"### switchyard metrics exporter cost (`metrics: {{listen: {HOST}:{SWITCHYARD_METRICS_PORT}}}` vs `{{listen: \"\"}}`)")
             print()
             print("| Row | metrics off, msg/s | metrics on, msg/s | on/off |")
             print("|---|---:|---:|---:|")

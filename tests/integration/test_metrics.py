@@ -200,3 +200,27 @@ scrape_configs:
     finally:
         prom.terminate()
         prom.wait(timeout=20)
+
+
+def test_tick_summary_is_logged_every_log_every_ticks():
+    with Daemon("""
+loops: 2
+tick: 50ms
+log_every: 4
+metrics: {listen: 127.0.0.1:0}
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo}
+""") as d:
+        held = [d.client("e") for _ in range(3)]
+        for s in held:
+            s.sendall(b"x")
+            assert recv_exact(s, 1) == b"x"
+        line = wait_until(lambda: next((l for l in d.log().splitlines()
+                                        if "connections: 3 (listeners: e=3; loops:" in l), None),
+                          what="summary line with 3 connections")
+        loops = line.split("loops: ")[1].rstrip(")").split("/")
+        assert sorted(int(x) for x in loops) == [1, 2]
+        # One line every 4th tick of loop 0, not one per tick.
+        summaries = [l for l in d.log().splitlines() if " info " in l and " connections: " in l]
+        ticks = d.metric("switchyard_loop_ticks_total", loop="0")
+        assert 1 <= len(summaries) <= ticks // 4 + 1, (len(summaries), ticks)

@@ -19,6 +19,7 @@
 #include "core/metrics/Gauge.hpp"
 #include "core/metrics/Histogram.hpp"
 #include "core/proxy/ListenerContext.hpp"
+#include "core/net/SocketAddress.hpp"
 #include "core/proxy/UpstreamPool.hpp"
 
 namespace switchyard {

@@ -17,7 +17,6 @@
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
 #include "core/loop/Poller.hpp"
-#include "core/net/SocketAddress.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard {

@@ -20,7 +20,7 @@ struct LoopMetrics {
     metrics::Counter* ticks = nullptr;
     metrics::Histogram* lag = nullptr;
     metrics::Gauge* connections_active = nullptr;
-    metrics::Counter* busy_seconds = nullptr;  // unused unless measured
+    // Busy time is not here: a collector reads each loop thread's CPU clock at scrape time.
 };
 
 class MetricsCatalogue {

@@ -1,39 +1,48 @@
 #include "core/loop/EventLoop.hpp"
 
 #include <spdlog/spdlog.h>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <optional>
-#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace switchyard {
 
-namespace asio = boost::asio;
-
-struct EventLoop::Timers {
-    explicit Timers(asio::io_context& io) : tick(io), sweep(io), work(io.get_executor()) {}
-    asio::steady_timer tick;
-    asio::steady_timer sweep;
-    asio::executor_work_guard<asio::io_context::executor_type> work;
-};
-
 EventLoop::EventLoop(std::size_t index)
     : index_(index),
-      // Only this loop's thread runs the context and touches its sockets, so Asio may skip the
-      // per-socket I/O locks; posting from other threads (hand-offs, stop) stays locked.
-      context_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
-      timers_(std::make_unique<Timers>(*context_)),
-      poller_(std::make_unique<Poller>(*context_)) {}
+      tick_timer_(timers_, [this] { on_tick(); }),
+      sweep_timer_(timers_, [this] { on_sweep(); }) {
+    wakeup_.fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeup_.fd < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    timer_signal_.fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);  // steady_clock's clock
+    if (timer_signal_.fd < 0) {
+        int err = errno;
+        ::close(wakeup_.fd);
+        throw std::runtime_error(std::string("timerfd_create: ") + std::strerror(err));
+    }
+    int err = poller_.add(wakeup_.fd, &wakeup_, EPOLLIN | EPOLLET);
+    if (!err) err = poller_.add(timer_signal_.fd, &timer_signal_, EPOLLIN | EPOLLET);
+    if (err) {
+        ::close(wakeup_.fd);
+        ::close(timer_signal_.fd);
+        throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(err));
+    }
+}
 
 EventLoop::~EventLoop() {
     stop();
     join();
-    poller_.reset();
-    timers_.reset();
+    ::close(wakeup_.fd);
+    ::close(timer_signal_.fd);
+    // Tasks never run are dropped with the queues, after the timers are disarmed by their owners.
+    deferred_.clear();
+    running_.clear();
+    posted_.clear();
 }
 
 void EventLoop::set_tick(Clock::duration period, TickHandler handler) {
@@ -51,48 +60,111 @@ void EventLoop::start() {
 
 void EventLoop::run() {
     thread_id_.store(std::this_thread::get_id());
+    now_ = Clock::now();
     if (tick_period_.count() > 0) {
         next_tick_ = Clock::now() + tick_period_;
-        arm_tick();
+        tick_timer_.arm_at(next_tick_);
     }
-    if (sweep_period_.count() > 0) arm_sweep();
-    poller_->start();
+    if (sweep_period_.count() > 0) sweep_timer_.arm_after(sweep_period_);
+    run_timers();  // points the timerfd at the first deadline
     try {
-        context_->run();
+        while (!stop_requested_.load(std::memory_order_acquire)) turn();
     } catch (const std::exception& e) {
         // A handler threw: a bug. Log loudly rather than take the whole process down silently.
         spdlog::critical("loop {}: unhandled exception: {}", index_, e.what());
         throw;
     }
+    tick_timer_.cancel();
+    sweep_timer_.cancel();
 }
 
-void EventLoop::arm_tick() {
-    timers_->tick.expires_at(next_tick_);
-    timers_->tick.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto now = Clock::now();
-        auto lag = now - next_tick_;
-        // Next tick keeps the cadence; when the loop fell more than a period behind, skip ahead
-        // instead of firing a burst of catch-up ticks.
-        next_tick_ += tick_period_;
-        if (next_tick_ <= now) next_tick_ = now + tick_period_;
-        if (on_tick_) on_tick_(*this, lag);
-        arm_tick();
-    });
+void EventLoop::turn() {
+    poller_.wait(/*block=*/deferred_.empty());
+    now_ = Clock::now();
+    if (wakeup_.fired) run_posted();
+    run_deferred();
+    run_timers();
 }
 
-void EventLoop::arm_sweep() {
-    timers_->sweep.expires_after(sweep_period_);
-    timers_->sweep.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto now = Clock::now();
-        sessions_.for_each([now](LoopSession* s) { s->check_idle(now); });
-        arm_sweep();
-    });
+void EventLoop::run_timers() {
+    if (timer_signal_.fired) {
+        timer_signal_.fired = false;
+        std::uint64_t expirations;
+        [[maybe_unused]] auto n = ::read(timer_signal_.fd, &expirations, sizeof expirations);
+        timerfd_deadline_ = Clock::time_point::max();
+        timers_.run_due(Clock::now());
+    }
+    // Re-arm only when the earliest deadline moved earlier: a later one (the timer it was set for
+    // was cancelled) costs at most one early wake-up, cheaper than a syscall on every cancel.
+    if (timers_.empty() || timers_.next_deadline() >= timerfd_deadline_) return;
+    timerfd_deadline_ = timers_.next_deadline();
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timerfd_deadline_.time_since_epoch()).count();
+    if (ns <= 0) ns = 1;  // 0 would disarm
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    ::timerfd_settime(timer_signal_.fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void EventLoop::wake() {
+    std::uint64_t one = 1;
+    // The counter only grows until the loop reads it; a full counter (EAGAIN) still wakes it.
+    [[maybe_unused]] auto n = ::write(wakeup_.fd, &one, sizeof one);
+}
+
+void EventLoop::post(LoopTask task) {
+    bool must_wake;
+    {
+        std::lock_guard lock(posted_mutex_);
+        posted_.push_back(std::move(task));
+        must_wake = !wake_pending_;
+        wake_pending_ = true;
+    }
+    if (must_wake) wake();
+}
+
+void EventLoop::defer(LoopTask task) { deferred_.push_back(std::move(task)); }
+
+void EventLoop::run_posted() {
+    wakeup_.fired = false;
+    std::uint64_t count;
+    [[maybe_unused]] auto n = ::read(wakeup_.fd, &count, sizeof count);
+    {
+        std::lock_guard lock(posted_mutex_);
+        running_.swap(posted_);
+        wake_pending_ = false;
+    }
+    for (auto& task : running_) task();
+    running_.clear();
+}
+
+void EventLoop::run_deferred() {
+    if (deferred_.empty()) return;
+    running_.swap(deferred_);
+    for (auto& task : running_) task();  // tasks deferred now land in deferred_: next turn
+    running_.clear();
+}
+
+void EventLoop::on_tick() {
+    auto now = Clock::now();
+    auto lag = now - next_tick_;
+    // Next tick keeps the cadence; when the loop fell more than a period behind, skip ahead
+    // instead of firing a burst of catch-up ticks.
+    next_tick_ += tick_period_;
+    if (next_tick_ <= now) next_tick_ = now + tick_period_;
+    tick_timer_.arm_at(next_tick_);
+    if (on_tick_) on_tick_(*this, lag);
+}
+
+void EventLoop::on_sweep() {
+    sweep_timer_.arm_after(sweep_period_);
+    auto now = Clock::now();
+    sessions_.for_each([now](LoopSession* s) { s->check_idle(now); });
 }
 
 void EventLoop::stop() {
-    if (context_) context_->stop();
+    stop_requested_.store(true, std::memory_order_release);
+    wake();
 }
 
 void EventLoop::join() {
@@ -107,8 +179,6 @@ double EventLoop::cpu_seconds() const {
     if (pthread_getcpuclockid(native_thread_, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
-
-void EventLoop::post(std::function<void()> fn) { asio::post(*context_, std::move(fn)); }
 
 void EventLoop::attach(LoopSession* s) {
     sessions_.push_back(s);

@@ -1,22 +1,25 @@
 #pragma once
-// One reactor: one thread, one io_context, one buffer pool, the sessions pinned to it.
-// (muduo's EventLoop, Asio's io_context-per-thread pool.) Asio stays out of this header.
+// One reactor: one thread sleeping in its own epoll (Poller), a timer heap behind one timerfd,
+// a task queue other threads post to through an eventfd, a buffer pool and the sessions pinned
+// to it. One turn of the loop: wait for readiness, dispatch the ready descriptors, run what
+// other threads posted, run what this turn deferred, fire the due timers, and point the timerfd
+// at the earliest deadline when that moved earlier. (gnet's eventloop, muduo's EventLoop.)
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
-#include <memory>
+#include <mutex>
 #include <pthread.h>
-
 #include <thread>
+#include <vector>
 
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
+#include "core/loop/LoopTask.hpp"
+#include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
-
-namespace boost::asio {
-class io_context;
-}
+#include "core/loop/TimerQueue.hpp"
 
 namespace switchyard {
 
@@ -26,21 +29,19 @@ public:
     // Called on the loop thread every tick with how late the tick fired.
     using TickHandler = std::function<void(EventLoop&, Clock::duration lag)>;
 
-    explicit EventLoop(std::size_t index);
+    explicit EventLoop(std::size_t index);  // throws std::runtime_error when out of descriptors
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
     std::size_t index() const { return index_; }  // any thread
-    // Any thread: the io_context object (post work to it; run handlers only on the loop thread).
-    boost::asio::io_context& context() { return *context_; }
 
     // Control thread, before start(): tick period and handler; idle sweep period (0 = none).
     void set_tick(Clock::duration period, TickHandler handler);
     void set_idle_sweep(Clock::duration period);
 
     void start();  // control thread: spawns the loop thread
-    void stop();   // any thread: makes run() return
+    void stop();   // any thread: the loop returns after the turn it is in; queued tasks are dropped
     void join();   // control thread
     bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_.load(); }  // any thread
 
@@ -48,11 +49,20 @@ public:
     // start(). A loop that is never idle gains one second per second: its busy time.
     double cpu_seconds() const;
 
-    // Any thread: run fn on the loop thread.
-    void post(std::function<void()> fn);
+    // Any thread (before start() too): run task on the loop thread, in posting order.
+    void post(LoopTask task);
+    // Loop thread only: run task later in this turn, after the ready descriptors being
+    // dispatched now (so a handler may drop what later events of the batch still name), or
+    // first thing next turn when deferred from a deferred task.
+    void defer(LoopTask task);
 
-    BufferPool& buffers() { return buffers_; }    // loop thread only
-    Poller& poller() { return *poller_; }         // loop thread only
+    // Loop thread only: when the current turn's wait returned. One clock read per turn serves
+    // every activity stamp of the turn (HAProxy's now_ms), not one per read.
+    Clock::time_point now() const { return now_; }
+
+    BufferPool& buffers() { return buffers_; }     // loop thread only
+    Poller& poller() { return poller_; }           // loop thread only
+    TimerQueue& timers() { return timers_; }       // loop thread only
     SessionList& sessions() { return sessions_; }  // loop thread only
 
     // Connections assigned to this loop (counted when a balancer picks it, so a burst of
@@ -69,25 +79,54 @@ public:
     void force_close_all();
 
 private:
-    void run();
-    void arm_tick();
-    void arm_sweep();
+    // A descriptor whose readiness only raises a flag for the end of the turn: the eventfd
+    // other threads write to wake the loop for posted tasks (or stop), and the timerfd set to
+    // the earliest timer deadline.
+    struct Signal final : PollHandler {
+        int fd = -1;
+        bool fired = false;
+        void on_poll_events(std::uint32_t) override { fired = true; }
+    };
 
-    struct Timers;
+    void run();
+    void turn();
+    void wake();
+    void run_posted();
+    void run_deferred();
+    void run_timers();
+    void on_tick();
+    void on_sweep();
+
     std::size_t index_;
-    std::unique_ptr<boost::asio::io_context> context_;
-    std::unique_ptr<Timers> timers_;
-    std::unique_ptr<Poller> poller_;
-    std::thread thread_;
-    pthread_t native_thread_{};
-    std::atomic<bool> started_{false};
-    std::atomic<std::thread::id> thread_id_{};
+    // Declared before the task queues: tasks dropped at destruction may hold the last
+    // reference to a session, whose timers and buffers go back here.
+    Poller poller_;
+    TimerQueue timers_;
     BufferPool buffers_;
     SessionList sessions_;
+    Signal wakeup_;
+    Signal timer_signal_;
+    Clock::time_point timerfd_deadline_ = Clock::time_point::max();  // what the timerfd is set to
+    LoopTimer tick_timer_;
+    LoopTimer sweep_timer_;
     Clock::duration tick_period_{};
     Clock::duration sweep_period_{};
     Clock::time_point next_tick_{};
+    Clock::time_point now_ = Clock::now();
     TickHandler on_tick_;
+
+    std::thread thread_;
+    pthread_t native_thread_{};
+    std::atomic<bool> started_{false};
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<std::thread::id> thread_id_{};
+
+    std::mutex posted_mutex_;
+    std::vector<LoopTask> posted_;  // guarded by posted_mutex_
+    bool wake_pending_ = false;     // guarded by posted_mutex_: the eventfd was written since the last swap
+    std::vector<LoopTask> running_;   // loop thread: the batch of posted or deferred tasks being run
+    std::vector<LoopTask> deferred_;  // loop thread
+
     alignas(64) std::atomic<std::int64_t> load_{0};
     alignas(64) std::atomic<std::size_t> session_count_{0};
 };

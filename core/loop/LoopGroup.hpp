@@ -1,5 +1,5 @@
 #pragma once
-// N event loops, one thread each (Asio's io_context_pool). Index i is loop i for life.
+// N event loops, one thread each. Index i is loop i for life.
 #include <cstddef>
 #include <memory>
 #include <vector>

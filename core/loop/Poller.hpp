@@ -1,19 +1,17 @@
 #pragma once
-// The loop's own edge-triggered epoll for connection sockets. Each socket is registered once
-// (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) for its whole life, so waiting for data costs no
-// system call: Asio's async_wait re-arms with epoll_ctl on every wait, which was a third of a
-// relay's system calls. The poller's own descriptor sits in the loop's io_context, so timers,
-// posts and accepts keep running through Asio. Loop thread only.
-#include <cstdint>
-#include <memory>
+// The loop's edge-triggered epoll: the one place a loop thread sleeps. Connection sockets are
+// registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) for their whole life, so waiting
+// for data costs no system call, and each wake-up is one epoll_wait: the loop's timers and
+// other threads' posts arrive through a timerfd and an eventfd registered here like any socket
+// (gnet's and HAProxy's poller loops, not Asio's reactor nested under a second epoll). The wait
+// itself never carries a timeout, which would arm a kernel timer on every sleep. Loop thread only.
+#include <sys/epoll.h>
 
-namespace boost::asio {
-class io_context;
-}
+#include <cstdint>
 
 namespace switchyard {
 
-// Receives the readiness of one registered socket.
+// Receives the readiness of one registered descriptor.
 class PollHandler {
 public:
     // Loop thread. `events` is the epoll mask (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR).
@@ -25,20 +23,24 @@ protected:
 
 class Poller {
 public:
-    explicit Poller(boost::asio::io_context& io);  // control thread; throws on epoll_create failure
+    static constexpr std::uint32_t kStreamEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+    Poller();  // throws std::runtime_error when epoll_create1 fails
     ~Poller();
+    Poller(const Poller&) = delete;
+    Poller& operator=(const Poller&) = delete;
 
-    // Loop thread: watches fd until it is closed (closing a socket removes it from epoll).
-    // The handler must stay alive until then and until the batch being dispatched ends.
-    // Returns errno on failure, 0 on success.
-    int add(int fd, PollHandler* handler);
+    // Watches fd until it is closed (closing a descriptor removes it from epoll). The handler
+    // must stay alive until then and until the batch being dispatched ends. Returns errno on
+    // failure, 0 on success.
+    int add(int fd, PollHandler* handler, std::uint32_t events = kStreamEvents);
 
-    // Loop thread (or before the loop runs): starts waiting for readiness.
-    void start();
+    // Waits until a descriptor is ready (block) or just looks (!block), then calls the handler
+    // of each ready one. Returns how many were dispatched.
+    int wait(bool block);
 
 private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    int epfd_ = -1;
 };
 
 }  // namespace switchyard

@@ -8,17 +8,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/asio/basic_socket_acceptor.hpp>
-#include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
 #include <future>
 #include <stdexcept>
 
 #include "core/loop/LoopGroup.hpp"
+#include "core/loop/LoopTimer.hpp"
+#include "core/loop/Poller.hpp"
 #include "core/metrics/Counter.hpp"
 #include "core/net/AddressHash.hpp"
 #include "core/net/SocketAddress.hpp"
@@ -26,8 +23,6 @@
 #include "core/proxy/Session.hpp"
 
 namespace switchyard {
-
-namespace asio = boost::asio;
 
 namespace {
 
@@ -54,24 +49,28 @@ bool is_stale_unix_socket(const std::string& path) {
 
 }  // namespace
 
-struct Listener::Acceptor {
-    using Socket = asio::basic_socket_acceptor<asio::generic::stream_protocol, asio::io_context::executor_type>;
-    using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                                             asio::io_context::executor_type>;
-    Acceptor(EventLoop& l) : loop(l), socket(l.context().get_executor()), pause(l.context().get_executor()) {}
+// One listening socket, watched by its loop's poller (edge-triggered: accept until EAGAIN).
+struct Listener::Acceptor final : PollHandler {
+    Acceptor(Listener& l, EventLoop& lp, int fd) : listener(l), loop(lp), fd(fd), pause(lp.timers(), [this] { resume(); }) {}
+    ~Acceptor() { close(); }
+    void on_poll_events(std::uint32_t) override { listener.on_acceptable(*this); }
+    void resume() { listener.on_acceptable(*this); }
+    void close() {
+        if (fd >= 0) ::close(fd);  // also leaves the poller
+        fd = -1;
+        pause.cancel();
+    }
+    Listener& listener;
     EventLoop& loop;
-    Socket socket;
-    Timer pause;  // back-off after EMFILE and friends
+    int fd;
+    LoopTimer pause;  // back-off after EMFILE and friends
 };
 
 Listener::Listener(ListenerContext& ctx, LoopGroup& loops)
     : ctx_(ctx), loops_(loops), balancer_(ctx.options.balancer, loops) {}
 
 Listener::~Listener() {
-    for (auto& a : acceptors_) {
-        boost::system::error_code ignored;
-        a->socket.close(ignored);
-    }
+    acceptors_.clear();
     if (!unix_path_.empty()) {
         struct stat st {};
         if (::lstat(unix_path_.c_str(), &st) == 0 && st.st_ino == unix_inode_) ::unlink(unix_path_.c_str());
@@ -145,45 +144,37 @@ void Listener::open() {
             ::close(fd);
             fail(ctx_, "listen " + o.listen, e);
         }
-        auto a = std::make_unique<Acceptor>(loops_.at(i));
-        boost::system::error_code ec;
-        a->socket.assign(asio::generic::stream_protocol(sa.family(), 0), fd, ec);
-        if (ec) {
-            ::close(fd);
-            throw std::runtime_error("listener " + o.name + ": " + ec.message());
-        }
-        acceptors_.push_back(std::move(a));
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, loops_.at(i), fd));
     }
 }
 
 void Listener::start_accepting() {
     for (auto& a : acceptors_) {
         Acceptor* ap = a.get();
-        asio::post(ap->loop.context(), [this, ap] { on_acceptable(*ap); });
+        ap->loop.post([this, ap] {
+            if (ap->fd < 0) return;
+            if (int err = ap->loop.poller().add(ap->fd, ap, EPOLLIN | EPOLLET)) {
+                spdlog::error("listener {}: cannot watch the listening socket: {}", ctx_.options.name,
+                              std::strerror(err));
+                return;
+            }
+            on_acceptable(*ap);  // connections that queued before the watch raised no edge
+        });
     }
 }
 
-void Listener::arm(Acceptor& a) {
-    a.socket.async_wait(Acceptor::Socket::wait_read, [this, &a](const boost::system::error_code& ec) {
-        if (!ec) on_acceptable(a);
-    });
-}
-
 void Listener::on_acceptable(Acceptor& a) {
-    if (!a.socket.is_open()) return;
+    if (a.fd < 0) return;
     for (int budget = kAcceptBudget; budget > 0; --budget) {
         SocketAddress peer;
         peer.length = sizeof peer.storage;
-        int fd = ::accept4(a.socket.native_handle(), peer.data(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = ::accept4(a.fd, peer.data(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             dispatch(a, fd, peer.data(), peer.length);
             continue;
         }
         int e = errno;
-        if (e == EAGAIN || e == EWOULDBLOCK) {
-            arm(a);
-            return;
-        }
+        if (e == EAGAIN || e == EWOULDBLOCK) return;  // the next connection raises the next edge
         if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
         if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
             // Out of descriptors: pending connections stay in the backlog; retry shortly rather
@@ -192,18 +183,17 @@ void Listener::on_acceptable(Acceptor& a) {
             if (ctx_.reject_log.allow(&suppressed))
                 spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms)", ctx_.options.name,
                               std::strerror(e));
-            a.pause.expires_after(std::chrono::milliseconds(100));
-            a.pause.async_wait([this, &a](const boost::system::error_code& ec) {
-                if (!ec) on_acceptable(a);
-            });
+            a.pause.arm_after(std::chrono::milliseconds(100));
             return;
         }
+        // Unexpected: log it and try again after the back-off, as edge-triggered readiness
+        // would not be reported again for connections already queued.
         spdlog::error("listener {}: accept: {}", ctx_.options.name, std::strerror(e));
-        arm(a);
+        a.pause.arm_after(std::chrono::milliseconds(100));
         return;
     }
     // Budget spent: let the loop's sessions run before accepting more.
-    asio::post(a.loop.context(), [this, &a] { on_acceptable(a); });
+    a.loop.defer([this, &a] { on_acceptable(a); });
 }
 
 void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer_len) {
@@ -234,26 +224,21 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
         Session::start(loop, ctx_, fd, family, hash);
     } else {
         ListenerContext* ctx = &ctx_;
-        asio::post(loop.context(), [&loop, ctx, fd, family, hash] { Session::start(loop, *ctx, fd, family, hash); });
+        loop.post([&loop, ctx, fd, family, hash] { Session::start(loop, *ctx, fd, family, hash); });
     }
 }
 
 void Listener::stop_accepting() {
     for (auto& a : acceptors_) {
         Acceptor* ap = a.get();
-        auto close_it = [ap] {
-            boost::system::error_code ignored;
-            ap->socket.close(ignored);
-            ap->pause.cancel();
-        };
         if (ap->loop.in_loop_thread()) {
-            close_it();
+            ap->close();
         } else {
-            auto done = std::make_shared<std::promise<void>>();
-            auto f = done->get_future();
-            asio::post(ap->loop.context(), [close_it, done] {
-                close_it();
-                done->set_value();
+            std::promise<void> done;
+            auto f = done.get_future();
+            ap->loop.post([ap, &done] {
+                ap->close();
+                done.set_value();
             });
             f.wait();
         }

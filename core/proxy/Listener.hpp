@@ -43,7 +43,6 @@ private:
     struct Acceptor;
     void on_acceptable(Acceptor& a);
     void dispatch(Acceptor& a, int fd, const ::sockaddr* peer, unsigned peer_len);
-    void arm(Acceptor& a);
 
     ListenerContext& ctx_;
     LoopGroup& loops_;

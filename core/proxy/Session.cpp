@@ -8,7 +8,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <cerrno>
 #include <cstring>
@@ -24,7 +23,6 @@
 
 namespace switchyard {
 
-namespace asio = boost::asio;
 using SessionPtr = boost::intrusive_ptr<Session>;
 
 namespace {
@@ -71,8 +69,9 @@ Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std:
     : loop_(loop),
       ctx_(ctx),
       upstream_pool_(ctx.upstream),
+      connect_timer_(loop.timers(), [this] { on_connect_timeout(); }),
       client_ip_hash_(client_ip_hash),
-      last_activity_(std::chrono::steady_clock::now()) {
+      last_activity_(loop.now()) {
     for (int i = 0; i < 2; ++i) {
         sides_[i].session = this;
         sides_[i].index = static_cast<std::uint8_t>(i);
@@ -164,13 +163,14 @@ void Session::connect_next() {
         on_connected(errno);
         return;
     }
-    if (!connect_timer_) connect_timer_ = std::make_unique<Timer>(loop_.context().get_executor());
-    connect_timer_->expires_after(pool.options().connect_timeout);
-    connect_timer_->async_wait([self = SessionPtr(this)](const boost::system::error_code& e) {
-        if (e || !self->connecting_ || self->closed_) return;
-        self->connect_timed_out_ = true;
-        self->on_connected(ETIMEDOUT);
-    });
+    connect_timer_.arm_after(pool.options().connect_timeout);
+}
+
+void Session::on_connect_timeout() {
+    if (!connecting_ || closed_) return;
+    SessionPtr keep(this);
+    connect_timed_out_ = true;
+    on_connected(ETIMEDOUT);
 }
 
 void Session::finish_connect() {
@@ -182,7 +182,7 @@ void Session::finish_connect() {
 
 void Session::on_connected(int error) {
     connecting_ = false;
-    if (connect_timer_) connect_timer_->cancel();
+    connect_timer_.cancel();
     if (closed_) return;
     auto& pool = *upstream_pool_;
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
@@ -195,7 +195,6 @@ void Session::on_connected(int error) {
                     loop_.index(),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_started_).count());
         }
-        connect_timer_.reset();
         start_relay();
         return;
     }
@@ -280,7 +279,7 @@ void Session::pump(int d) {
         }
     }
     // Budget spent with work left: let the loop's other connections run first.
-    asio::post(loop_.context(), [self = SessionPtr(this), d] { self->pump(d); });
+    loop_.defer([self = SessionPtr(this), d] { self->pump(d); });
 }
 
 bool Session::ensure_block(int d) {
@@ -328,7 +327,7 @@ Session::Step Session::read(int d, bool* drained) {
     const std::size_t want = dir.data_cap - dir.read_end;
     ssize_t n = ::recv(source(d), data + dir.read_end, want, 0);
     if (n > 0) {
-        last_activity_ = std::chrono::steady_clock::now();
+        last_activity_ = loop_.now();
         *drained = static_cast<std::size_t>(n) < want && !sides_[source_side(d)].hung_up;
         dir.read_end += static_cast<std::uint32_t>(n);
         count_read(d, static_cast<std::size_t>(n));
@@ -531,7 +530,7 @@ void Session::close() {
         if (side.fd >= 0) ::close(side.fd);  // closing also removes it from the poller
         side.fd = -1;
     }
-    if (connect_timer_) connect_timer_->cancel();
+    connect_timer_.cancel();
     for (auto& dir : dirs_)
         if (dir.block) loop_.buffers().release(std::move(dir.block));
     if (endpoint_ >= 0) {
@@ -546,7 +545,7 @@ void Session::close() {
     add(ctx_.metrics.connections_active, loop_.index(), -1);
     // Drop the open session's reference on itself only after the poll batch being dispatched:
     // later events of this batch may still name this session's sides.
-    asio::post(loop_.context(), [self = SessionPtr(this, /*add_ref=*/false)] {});
+    loop_.defer([self = SessionPtr(this, /*add_ref=*/false)] {});
 }
 
 }  // namespace switchyard

@@ -9,13 +9,12 @@
 //
 // Both sockets are plain non-blocking descriptors watched by the loop's edge-triggered Poller,
 // registered once for their whole life. Included only by core/proxy .cpp files.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
+#include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
@@ -28,10 +27,6 @@ class UpstreamPool;
 
 class Session final : public LoopSession {
 public:
-    using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                    boost::asio::wait_traits<std::chrono::steady_clock>,
-                                                    boost::asio::io_context::executor_type>;
-
     // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket of
     // address family `family`; the listener has already counted it in ctx.active and loop load.
     static void start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
@@ -91,6 +86,7 @@ private:
     void connect_next();
     void finish_connect();
     void on_connected(int error);  // errno of the attempt, 0 = connected
+    void on_connect_timeout();
     void start_relay();
 
     void pump(int d);
@@ -116,7 +112,7 @@ private:
     UpstreamPool* upstream_pool_;
     Side sides_[2];
     Direction dirs_[2];
-    std::unique_ptr<Timer> connect_timer_;  // exists only while connecting
+    LoopTimer connect_timer_;  // armed only while connecting
     std::uint64_t client_ip_hash_;
     std::uint64_t tried_ = 0;                // endpoints tried (bit i%64)
     SteadyTime last_activity_;

@@ -463,7 +463,21 @@ ALL_ROW_KEYS = ["wrk", "redis", "redis-p32", "iperf", "pingpong", "pipelined", "
 
 def repeated(measure: Callable[[], Measurement], times: int) -> Measurement:
     """Median of `times` runs (notes of all runs kept)."""
-    results = [measure() for _ in range(times)]
+    return median_of([measure() for _ in range(times)])
+
+
+def interleaved(measures: dict[str, Callable[[], Measurement]], times: int) -> dict[str, Measurement]:
+    """Median of `times` runs of each measure, taken in rounds (a b c, c b a, a b c, ...) so that a
+    machine getting busier or quieter during a row weighs on every target alike."""
+    runs: dict[str, list[Measurement]] = {k: [] for k in measures}
+    keys = list(measures)
+    for round_no in range(times):
+        for k in (keys if round_no % 2 == 0 else keys[::-1]):
+            runs[k].append(measures[k]())
+    return {k: median_of(v) for k, v in runs.items()}
+
+
+def median_of(results: list[Measurement]) -> Measurement:
     values = [r.value for r in results if r.value is not None]
     notes = "; ".join(sorted({r.note for r in results if r.note}))
     if not values:
@@ -774,11 +788,13 @@ def main(argv: list[str]) -> int:
         # Main table: each row through each target.
         results: dict[tuple[str, str], Measurement] = {}
         for row in all_rows:
+            measures = {}
             for t in targets:
                 if t in skipped:
                     continue
                 port = DIRECT_PORTS[row.backend] if t == "direct" else PROXY_PORTS[t][row.backend]
-                m = repeated(lambda: row.measure(port, settings), settings.repeat)
+                measures[t] = (lambda r, p: lambda: r.measure(p, settings))(row, port)
+            for t, m in interleaved(measures, settings.repeat).items():
                 results[(row.key, t)] = m
                 log(f"{row.key:10s} {TARGET_TITLES[t]:13s} {fmt_value(m.value, row.digits)} {row.unit}"
                     + (f"  ({m.note})" if m.note else ""))

@@ -60,6 +60,9 @@ void EventLoop::start() {
 
 void EventLoop::run() {
     thread_id_.store(std::this_thread::get_id());
+    // Named for top -H, perf and gdb: "sy-loop-3" (the exporter is "sy-metrics").
+    std::string name = "sy-loop-" + std::to_string(index_);
+    ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     now_ = Clock::now();
     if (tick_period_.count() > 0) {
         next_tick_ = Clock::now() + tick_period_;

@@ -1,4 +1,5 @@
 """Loop balancers: how new connections spread over the loops (observed via /metrics)."""
+import os
 import random
 
 from harness import Daemon, recv_exact, wait_until
@@ -77,3 +78,16 @@ def test_least_connections_refills_the_emptiest_loops():
         # Each new connection went to the loop with the fewest: back to an even spread,
         # whatever the closes left behind.
         assert loop_counts(d, 40) == [10, 10, 10, 10], uneven
+
+
+def test_each_loop_is_a_named_thread():
+    """`loops: 4` runs four threads an operator can find in `top -H`: sy-loop-0 .. sy-loop-3."""
+    with Daemon(config("round-robin")) as d:
+        def names():
+            found = sorted(open(f"/proc/{d.proc.pid}/task/{t}/comm").read().strip()
+                           for t in os.listdir(f"/proc/{d.proc.pid}/task"))
+            # A loop names itself as its thread starts, which may be just after READY.
+            return found if len([n for n in found if n.startswith("sy-loop-")]) >= 4 else None
+        found = wait_until(names, what="four named loop threads")
+        assert [n for n in found if n.startswith("sy-loop-")] == [f"sy-loop-{i}" for i in range(4)]
+        assert "sy-metrics" in found

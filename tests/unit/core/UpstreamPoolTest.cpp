@@ -10,7 +10,7 @@ using namespace switchyard;
 namespace {
 UpstreamOptions upstream(BalancePolicy p, std::vector<EndpointOptions> eps) {
     UpstreamOptions o;
-    o.name = "u";
+    o.name = std::string("u");  // assigning the literal trips GCC 12's false -Wrestrict (PR 105651)
     o.balancer = p;
     o.endpoints = std::move(eps);
     return o;

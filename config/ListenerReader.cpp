@@ -1,4 +1,5 @@
 // Reads one element of `listeners:`.
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <utility>
@@ -6,14 +7,15 @@
 #include "config/CodecReader.hpp"
 #include "config/MappingReader.hpp"
 #include "config/SectionReaders.hpp"
+#include "config/SizeParser.hpp"
 #include "core/net/Address.hpp"
 
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 13> kListenerKeys = {
-    "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream", "handler",
-    "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "codec"};
+constexpr std::array<std::string_view, 14> kListenerKeys = {
+    "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream",        "handler",
+    "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "max_buffer_size", "codec"};
 constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "unix"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 constexpr std::array<std::string_view, 1> kHandlers = {"echo"};
@@ -110,6 +112,20 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
         if (auto n = reader.unsigned_integer(*f, 1, kMaxBacklog)) listener.backlog = static_cast<std::uint32_t>(*n);
     if (auto f = map.field("buffer_size"))
         if (auto n = reader.size(*f, kMinBufferSize, kMaxBufferSize)) listener.buffer_size = *n;
+    // An explicit max below buffer_size is a contradiction; the default max just follows a
+    // larger buffer_size.
+    bool max_given = false;
+    if (auto f = map.field("max_buffer_size")) {
+        if (auto n = reader.size(*f, kMinBufferSize, kMaxBufferSize)) {
+            max_given = true;
+            listener.max_buffer_size = *n;
+            if (*n < listener.buffer_size)
+                reader.error(YamlReader::value_mark(*f), "must be at least buffer_size (" +
+                                                             format_size(listener.buffer_size) + "), got " +
+                                                             format_size(*n));
+        }
+    }
+    if (!max_given) listener.max_buffer_size = std::max(listener.max_buffer_size, listener.buffer_size);
     if (auto f = map.field("codec")) listener.codec = read_codec(reader, *f);
 
     options.listeners.push_back(std::move(listener));

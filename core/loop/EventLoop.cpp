@@ -111,7 +111,7 @@ void EventLoop::run_timers() {
 
 void EventLoop::wake() {
     std::uint64_t one = 1;
-    // The counter only grows until the loop reads it; a full counter (EAGAIN) still wakes it.
+    // The loop reads the counter back on every wake-up, so it cannot fill and refuse a write.
     [[maybe_unused]] auto n = ::write(wakeup_.fd, &one, sizeof one);
 }
 

@@ -61,6 +61,9 @@ public:
     Clock::time_point now() const { return now_; }
 
     BufferPool& buffers() { return buffers_; }     // loop thread only
+    // Any thread: relay buffer bytes lent to connections / pooled, as the loop last published them.
+    std::size_t buffer_bytes_borrowed() const { return buffers_.published_borrowed_bytes(); }
+    std::size_t buffer_bytes_pooled() const { return buffers_.published_retained_bytes(); }
     Poller& poller() { return poller_; }           // loop thread only
     TimerQueue& timers() { return timers_; }       // loop thread only
     SessionList& sessions() { return sessions_; }  // loop thread only

@@ -63,6 +63,9 @@ struct ListenerOptions {
     std::uint32_t file_mode = 0666;        // unix sockets only
     std::uint32_t backlog = 511;
     std::uint64_t buffer_size = 16 * 1024; // per relay direction, borrowed while data flows
+    // A raw direction whose reads keep filling its buffer doubles it, up to this (never below
+    // buffer_size): bulk transfers take 4x fewer syscalls per byte, small messages stay small.
+    std::uint64_t max_buffer_size = 64 * 1024;
     std::optional<CodecOptions> codec;
 };
 

@@ -51,7 +51,8 @@ bool is_stale_unix_socket(const std::string& path) {
 
 // One listening socket, watched by its loop's poller (edge-triggered: accept until EAGAIN).
 struct Listener::Acceptor final : PollHandler {
-    Acceptor(Listener& l, EventLoop& lp, int fd) : listener(l), loop(lp), fd(fd), pause(lp.timers(), [this] { resume(); }) {}
+    Acceptor(Listener& l, EventLoop& lp, int fd)
+        : listener(l), loop(lp), fd(fd), pause(lp.timers(), [this] { resume(); }) {}
     ~Acceptor() { close(); }
     void on_poll_events(std::uint32_t) override { listener.on_acceptable(*this); }
     void resume() { listener.on_acceptable(*this); }

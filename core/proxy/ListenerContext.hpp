@@ -22,6 +22,7 @@ struct ListenerContext {
     std::shared_ptr<const Codec> upstream_codec;   // null = raw bytes
     bool passthrough = true;  // both sides frame alike: bytes are forwarded unchanged
     std::size_t block_size = 16 * 1024;  // relay buffer size incl. framing scratch space
+    std::size_t max_raw_block_size = 64 * 1024;  // how far a raw direction's buffer may grow
     ListenerMetrics metrics;
     LogRateLimiter reject_log;  // max_connections rejections
     LogRateLimiter error_log;   // codec errors, upstream failures

@@ -85,6 +85,7 @@ Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std:
     inc(ctx_.metrics.connections_total, loop_.index());
     add(ctx_.metrics.connections_active, loop_.index(), 1);
     if (echo()) dirs_[1].done = true;  // echo has a single direction: client -> client
+    for (auto& dir : dirs_) dir.raw_cap = static_cast<std::uint32_t>(ctx_.block_size);
 }
 
 Session::~Session() = default;
@@ -251,7 +252,10 @@ void Session::pump(int d) {
                 close();
                 return;
             }
-            if (dir.parse_pos == dir.read_end) dir.parse_pos = dir.read_end = 0;
+            if (dir.parse_pos == dir.read_end) {
+                dir.parse_pos = dir.read_end = 0;
+                resize_empty_block(d);
+            }
         }
         if (framed(d) && dir.parse_pos < dir.read_end) {
             Step s = produce(d);
@@ -286,10 +290,31 @@ bool Session::ensure_block(int d) {
     Direction& dir = dirs_[d];
     if (dir.block) return true;
     std::size_t scratch = framed(d) && translating() ? scratch_for(encoder(d)) : 0;
-    dir.block = loop_.buffers().acquire(ctx_.block_size + scratch);
-    dir.data_cap = static_cast<std::uint32_t>(ctx_.block_size);
+    std::size_t data = framed(d) ? ctx_.block_size : dir.raw_cap;
+    dir.block = loop_.buffers().acquire(data + scratch);
+    dir.data_cap = static_cast<std::uint32_t>(data);
     dir.read_end = dir.parse_pos = dir.out_begin = dir.out_end = 0;
     return true;
+}
+
+// Raw mode sizes each direction's buffer to its traffic, like Netty's adaptive receive buffer:
+// a read that fills a whole empty buffer means more was waiting, so the next buffer is twice
+// as large (up to max_buffer_size); a read that uses less than a quarter of it halves it again
+// (down to buffer_size). A bulk transfer then moves 64 KiB per syscall pair instead of 16 KiB,
+// while request/response traffic never grows.
+void Session::adapt_raw_capacity(int d, std::size_t read, std::size_t asked) {
+    Direction& dir = dirs_[d];
+    if (framed(d) || asked != dir.data_cap) return;  // only reads into an empty buffer say anything
+    if (read == asked && dir.raw_cap < ctx_.max_raw_block_size)
+        dir.raw_cap = static_cast<std::uint32_t>(std::min<std::size_t>(dir.raw_cap * std::size_t{2}, ctx_.max_raw_block_size));
+    else if (read < asked / 4 && dir.raw_cap > ctx_.block_size)
+        dir.raw_cap = static_cast<std::uint32_t>(std::max<std::size_t>(dir.raw_cap / 2, ctx_.block_size));
+}
+
+// An emptied buffer of the wrong size goes back to the pool; the next read borrows the right one.
+void Session::resize_empty_block(int d) {
+    Direction& dir = dirs_[d];
+    if (!framed(d) && dir.block && dir.data_cap != dir.raw_cap) loop_.buffers().release(std::move(dir.block));
 }
 
 // Makes room to read when the data area is full: slide a partial frame to the front, or grow
@@ -329,6 +354,7 @@ Session::Step Session::read(int d, bool* drained) {
     if (n > 0) {
         last_activity_ = loop_.now();
         *drained = static_cast<std::size_t>(n) < want && !sides_[source_side(d)].hung_up;
+        adapt_raw_capacity(d, static_cast<std::size_t>(n), want);
         dir.read_end += static_cast<std::uint32_t>(n);
         count_read(d, static_cast<std::size_t>(n));
         return Step::progressed;

@@ -53,6 +53,7 @@ private:
         std::uint16_t iov_head = 0;    // pending scatter/gather output (translated framing)
         std::uint16_t iov_count = 0;
         std::uint64_t stream_state = 0;  // the decoder's scratch word (see plugins/README.md)
+        std::uint32_t raw_cap = 0;     // raw mode: the block size this direction borrows next
         bool eof = false;              // the source said FIN
         bool done = false;             // FIN forwarded; nothing more will flow this way
     };
@@ -95,6 +96,8 @@ private:
     Step flush(int d);
     bool ensure_block(int d);
     bool make_room(int d);
+    void adapt_raw_capacity(int d, std::size_t read, std::size_t asked);
+    void resize_empty_block(int d);
     void finish_direction(int d);
     void release_block_if_empty(int d);
     bool has_output(const Direction& dir) const { return dir.out_end > dir.out_begin || dir.iov_count > 0; }

@@ -109,6 +109,17 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
                      metrics::MetricType::counter);
             for (std::size_t i = 0; i < n; ++i)
                 w.sample("switchyard_loop_busy_seconds_total", {{"loop", std::to_string(i)}}, loops->at(i).cpu_seconds());
+            w.family("switchyard_buffer_bytes",
+                     "Relay buffer memory of the loop: lent to connections with data in flight, or pooled for reuse.",
+                     metrics::MetricType::gauge);
+            for (std::size_t i = 0; i < n; ++i) {
+                const EventLoop& loop = loops->at(i);
+                std::string index = std::to_string(i);
+                w.sample("switchyard_buffer_bytes", {{"loop", index}, {"state", "borrowed"}},
+                         static_cast<double>(loop.buffer_bytes_borrowed()));
+                w.sample("switchyard_buffer_bytes", {{"loop", index}, {"state", "pooled"}},
+                         static_cast<double>(loop.buffer_bytes_pooled()));
+            }
         });
         rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->registry_);
         for (std::size_t i = 0; i < n; ++i) rt->loop_metrics_.push_back(rt->catalogue_->loop(i));
@@ -146,6 +157,7 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
                             ctx->client_codec->same_framing(*ctx->upstream_codec));
         if (l.handler == Handler::echo) ctx->passthrough = true;
         ctx->block_size = data_block_size(l);
+        ctx->max_raw_block_size = std::max<std::size_t>(l.max_buffer_size, ctx->block_size);
         if (rt->catalogue_)
             ctx->metrics = rt->catalogue_->listener(l.name, ctx->client_codec ? ctx->client_codec->name() : "",
                                                     ctx->upstream_codec ? ctx->upstream_codec->name() : "");

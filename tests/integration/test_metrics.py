@@ -133,7 +133,8 @@ def test_every_family_has_help_and_type_and_promtool_accepts_it(daemon):
                      "switchyard_upstream_connections_active", "switchyard_upstream_connect_attempts_total",
                      "switchyard_upstream_connect_failures_total", "switchyard_upstream_connect_duration_seconds",
                      "switchyard_upstream_bytes_sent_total", "switchyard_upstream_bytes_received_total",
-                     "switchyard_build_info", "switchyard_loops", "switchyard_loop_busy_seconds_total", "process_cpu_seconds_total",
+                     "switchyard_build_info", "switchyard_loops", "switchyard_loop_busy_seconds_total", "switchyard_buffer_bytes",
+                     "process_cpu_seconds_total",
                      "process_resident_memory_bytes", "process_open_fds", "process_max_fds",
                      "process_start_time_seconds"):
         assert required in names, required

@@ -115,7 +115,12 @@ TEST_CASE("negative and out-of-range numbers", "[config][errors]") {
                     "    listen: 127.0.0.1:0\n"
                     "    handler: echo\n"
                     "    buffer_size: 32MiB\n"
-                    "    backlog: 99999999999999999999999\n") ==
+                    "    backlog: 99999999999999999999999\n"
+                    "  - name: c\n"
+                    "    listen: 127.0.0.1:0\n"
+                    "    handler: echo\n"
+                    "    buffer_size: 64KiB\n"
+                    "    max_buffer_size: 32KiB\n") ==
           Errors{
               "3:23: upstreams[0].connect_attempts: must be between 1 and 100, got 0",
               "4:22: upstreams[0].connect_timeout: must be at least 1ms, got 0s",
@@ -126,6 +131,7 @@ TEST_CASE("negative and out-of-range numbers", "[config][errors]") {
               "12:22: listeners[0].max_connections: must be between 0 and 4294967295, got 4294967296",
               "16:18: listeners[1].buffer_size: must be between 1KiB and 16MiB, got 32MiB",
               "17:14: listeners[1].backlog: must be between 1 and 65535, got 99999999999999999999999",
+              "22:22: listeners[2].max_buffer_size: must be at least buffer_size (64KiB), got 32KiB",
           });
 }
 

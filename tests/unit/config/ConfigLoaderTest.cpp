@@ -53,6 +53,7 @@ TEST_CASE("absent keys take the documented defaults", "[config][loader]") {
     CHECK(l.max_connections == 0);
     CHECK(l.backlog == 511);
     CHECK(l.buffer_size == 16 * 1024);
+    CHECK(l.max_buffer_size == 64 * 1024);
     CHECK_FALSE(l.codec.has_value());
     CHECK(o.listeners[1].file_mode == 0666);
     CHECK(o.listeners[1].handler == Handler::none);
@@ -88,6 +89,7 @@ listeners:
     max_connections: 10000
     backlog: 1024
     buffer_size: 64KiB
+    max_buffer_size: 256KiB
     codec: {plugin: line, strip_cr: true, max_frame: 64KiB}
   - name: local
     protocol: unix
@@ -145,17 +147,18 @@ listeners:
     CHECK(web.max_connections == 10000);
     CHECK(web.backlog == 1024);
     CHECK(web.buffer_size == 64 * 1024);
+    CHECK(web.max_buffer_size == 256 * 1024);
     REQUIRE(web.codec.has_value());
     CHECK(web.codec->plugin == "line");
     // Options reach the plugin as written, in YAML order.
     CHECK(web.codec->options ==
           std::vector<std::pair<std::string, std::string>>{{"strip_cr", "true"}, {"max_frame", "64KiB"}});
     CHECK(web.codec->mark.path == "listeners[0].codec");
-    CHECK(web.codec->mark.line == 30);
+    CHECK(web.codec->mark.line == 31);
     REQUIRE(web.codec->option_marks.count("max_frame") == 1);
     const SourceMark& max_frame = web.codec->option_marks.at("max_frame");
     CHECK(max_frame.path == "listeners[0].codec.max_frame");
-    CHECK(max_frame.line == 30);
+    CHECK(max_frame.line == 31);
     CHECK(max_frame.column == 54);
 
     const ListenerOptions& local = o.listeners[1];
@@ -202,4 +205,14 @@ TEST_CASE("unix socket modes are octal in every spelling chmod users write", "[c
         REQUIRE(result.errors.empty());
         CHECK(result.options->listeners[0].file_mode == 0660);
     }
+}
+
+TEST_CASE("max_buffer_size follows a larger buffer_size unless it is set", "[config][loader]") {
+    auto result = load_config_string(
+        "listeners:\n"
+        "  - {name: a, listen: \"127.0.0.1:0\", handler: echo, buffer_size: 1MiB}\n"
+        "  - {name: b, listen: \"127.0.0.1:0\", handler: echo, buffer_size: 4KiB, max_buffer_size: 4KiB}\n");
+    REQUIRE(result.errors.empty());
+    CHECK(result.options->listeners[0].max_buffer_size == 1024 * 1024);
+    CHECK(result.options->listeners[1].max_buffer_size == 4 * 1024);
 }

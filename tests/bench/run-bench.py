@@ -819,10 +819,9 @@ def main(argv: list[str]) -> int:
                        ("line codec", SWITCHYARD_LINE_PORT, "line"),
                        ("length-field codec", SWITCHYARD_LENGTH_PORT, "length4")]
         if args.framed and "switchyard" in proxy_services:
-            figures = {}
-            for name, port, framing in framed_rows:
-                m = repeated(lambda: run_loadgen(settings, port, "pipelined", framing), settings.repeat)
-                figures[name] = m
+            figures = interleaved({name: (lambda p, f: lambda: run_loadgen(settings, p, "pipelined", f))(port, framing)
+                                   for name, port, framing in framed_rows}, settings.repeat)
+            for name, m in figures.items():
                 log(f"framed     {name:18s} {fmt_value(m.value, 0)} msg/s" + (f"  ({m.note})" if m.note else ""))
                 report["framed"][name] = vars(m)
             raw = figures["raw"].value

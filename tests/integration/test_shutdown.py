@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 
-from harness import Daemon, SLOW, connect, recv_exact
+from harness import Daemon, SLOW, connect, recv_exact, wait_until
 
 
 def slow_backend():
@@ -56,7 +56,11 @@ listeners:
     s.sendall(b"go")
     assert started.wait(10)
     d.signal(signal.SIGTERM)
-    # New connections are refused once the listener is closed, while the old one drains.
+    # The daemon logs the drain once its listeners are closed: only the in-flight session is
+    # counted (probing the listener before that line could add a session of our own).
+    wait_until(lambda: "draining" in d.log(), what="the drain log line")
+    assert "draining 1 open connection" in d.log()
+    # New connections are refused now, while the old one drains.
     deadline = time.monotonic() + 5 * SLOW
     refused = False
     while time.monotonic() < deadline:
@@ -76,7 +80,6 @@ listeners:
     assert data == b"".join(b"chunk%02d\n" % i for i in range(20))
     s.close()  # the client's FIN ends the half-closed session: nothing is left to drain
     assert d.proc.wait(timeout=10 * SLOW) == 0
-    assert "draining 1 open connection" in d.log()
     d.stop()
     srv.close()
 

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <cerrno>
 #include <cstring>
@@ -305,10 +306,10 @@ bool Session::ensure_block(int d) {
 void Session::adapt_raw_capacity(int d, std::size_t read, std::size_t asked) {
     Direction& dir = dirs_[d];
     if (framed(d) || asked != dir.data_cap) return;  // only reads into an empty buffer say anything
-    if (read == asked && dir.raw_cap < ctx_.max_raw_block_size)
-        dir.raw_cap = static_cast<std::uint32_t>(std::min<std::size_t>(dir.raw_cap * std::size_t{2}, ctx_.max_raw_block_size));
-    else if (read < asked / 4 && dir.raw_cap > ctx_.block_size)
-        dir.raw_cap = static_cast<std::uint32_t>(std::max<std::size_t>(dir.raw_cap / 2, ctx_.block_size));
+    std::size_t cap = dir.raw_cap;
+    if (read == asked) cap = std::min(cap * 2, ctx_.max_raw_block_size);
+    else if (read < asked / 4) cap = std::max(cap / 2, ctx_.block_size);
+    dir.raw_cap = static_cast<std::uint32_t>(cap);
 }
 
 // An emptied buffer of the wrong size goes back to the pool; the next read borrows the right one.

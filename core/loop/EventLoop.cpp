@@ -95,7 +95,7 @@ void EventLoop::run_timers() {
         std::uint64_t expirations;
         [[maybe_unused]] auto n = ::read(timer_signal_.fd, &expirations, sizeof expirations);
         timerfd_deadline_ = Clock::time_point::max();
-        timers_.run_due(Clock::now());
+        timers_.run_due(now_);  // read after the wait that reported the timerfd: past its deadline
     }
     // Re-arm only when the earliest deadline moved earlier: a later one (the timer it was set for
     // was cancelled) costs at most one early wake-up, cheaper than a syscall on every cancel.

@@ -26,7 +26,6 @@ public:
     void arm_after(Clock::duration delay) { arm_at(Clock::now() + delay); }
     void cancel();
     bool armed() const { return slot_ != kNotArmed; }
-    Clock::time_point deadline() const { return deadline_; }
 
 private:
     friend class TimerQueue;

@@ -52,10 +52,9 @@ bool is_stale_unix_socket(const std::string& path) {
 // One listening socket, watched by its loop's poller (edge-triggered: accept until EAGAIN).
 struct Listener::Acceptor final : PollHandler {
     Acceptor(Listener& l, EventLoop& lp, int fd)
-        : listener(l), loop(lp), fd(fd), pause(lp.timers(), [this] { resume(); }) {}
+        : listener(l), loop(lp), fd(fd), pause(lp.timers(), [this] { listener.on_acceptable(*this); }) {}
     ~Acceptor() { close(); }
     void on_poll_events(std::uint32_t) override { listener.on_acceptable(*this); }
-    void resume() { listener.on_acceptable(*this); }
     void close() {
         if (fd >= 0) ::close(fd);  // also leaves the poller
         fd = -1;

@@ -5,7 +5,7 @@ import tempfile
 
 import pytest
 
-from harness import Daemon, EchoBackend, RedisServer, connect, recv_exact, redis_command
+from harness import Daemon, EchoBackend, RedisServer, connect, recv_all, recv_exact, redis_command
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +146,7 @@ listeners:
         s = d.client("p")
         s.sendall(b"x" * 12345)
         s.shutdown(socket.SHUT_WR)  # client FIN -> backend must see EOF, reply still flows back
-        data = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break  # backend's FIN propagated to us
-            data += b
+        data = recv_all(s)  # ends with the backend's FIN, propagated to us
         assert data == b"got-eof:12345"
     backend.close()
 

@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 
-from harness import Daemon, SLOW, connect, recv_exact, wait_until
+from harness import Daemon, SLOW, connect, recv_all, recv_exact, wait_until
 
 
 def slow_backend():
@@ -71,12 +71,7 @@ listeners:
             refused = True
             break
     assert refused, "listener still accepting after SIGTERM"
-    data = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        data += b
+    data = recv_all(s)
     assert data == b"".join(b"chunk%02d\n" % i for i in range(20))
     s.close()  # the client's FIN ends the half-closed session: nothing is left to drain
     assert d.proc.wait(timeout=10 * SLOW) == 0

@@ -65,7 +65,7 @@ void EventLoop::run() {
     ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     now_ = Clock::now();
     if (tick_period_.count() > 0) {
-        next_tick_ = Clock::now() + tick_period_;
+        next_tick_ = now_ + tick_period_;
         tick_timer_.arm_at(next_tick_);
     }
     if (sweep_period_.count() > 0) sweep_timer_.arm_after(sweep_period_);

@@ -296,6 +296,7 @@ class Measurement:
     value: float | None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    rounds: list = field(default_factory=list)  # each round's value, when a median of several
 
 
 def run_tool(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
@@ -474,7 +475,32 @@ def interleaved(measures: dict[str, Callable[[], Measurement]], times: int) -> d
     for round_no in range(times):
         for k in (keys if round_no % 2 == 0 else keys[::-1]):
             runs[k].append(measures[k]())
-    return {k: median_of(v) for k, v in runs.items()}
+    medians = {k: median_of(v) for k, v in runs.items()}
+    for k, v in runs.items():
+        medians[k].rounds = [r.value for r in v]
+    return medians
+
+
+def paired_ratio(numerator: Measurement, denominator: Measurement) -> tuple[float, float, float] | None:
+    """Median, min and max over rounds of numerator/denominator, each round's pair measured
+    back to back: drift between rounds cancels out of every ratio. None unless both were
+    measured in the same two or more rounds."""
+    pairs = list(zip(numerator.rounds, denominator.rounds))
+    if len(pairs) < 2 or len(numerator.rounds) != len(denominator.rounds) or \
+            any(a is None or not b for a, b in pairs):
+        return None
+    ratios = [a / b for a, b in pairs]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def fmt_paired_ratio(numerator: Measurement | None, denominator: Measurement | None) -> str:
+    """The median of per-round ratios with their range when the cells were repeated in rounds,
+    else the plain ratio."""
+    paired = paired_ratio(numerator, denominator) if numerator and denominator else None
+    if paired is None:
+        return fmt_ratio(numerator.value if numerator else None, denominator.value if denominator else None)
+    median, low, high = paired
+    return f"{median:.2f} ({low:.2f}–{high:.2f})"
 
 
 def median_of(results: list[Measurement]) -> Measurement:
@@ -537,8 +563,7 @@ def render_main_table(rows: list[Row], targets: list[str], results: dict, rss: d
                 text += f" ({fmt_ratio(m.value, direct.value)})"
             cells.append(text + notes.mark(f"{row.title}, {TARGET_TITLES[t]}: {m.note}" if m.note else ""))
         if "haproxy" in targets and "switchyard" in targets:
-            sy, ha = results.get((row.key, "switchyard")), results.get((row.key, "haproxy"))
-            cells.append(fmt_ratio(sy.value if sy else None, ha.value if ha else None))
+            cells.append(fmt_paired_ratio(results.get((row.key, "switchyard")), results.get((row.key, "haproxy"))))
         out.append("| " + " | ".join(cells) + " |")
     if rss is not None:
         cells = [f"RSS per idle connection ({rss['connections']:,} held)", "KiB/conn"]
@@ -824,7 +849,6 @@ def main(argv: list[str]) -> int:
             for name, m in figures.items():
                 log(f"framed     {name:18s} {fmt_value(m.value, 0)} msg/s" + (f"  ({m.note})" if m.note else ""))
                 report["framed"][name] = vars(m)
-            raw = figures["raw"].value
             print()
             print(f"### switchyard framed vs raw (loadgen pipelined x{settings.pipeline}, 100 conns, 64-byte frames)")
             print()
@@ -834,7 +858,7 @@ def main(argv: list[str]) -> int:
                 m = figures[name]
                 p99 = f"{m.extra['p99_us']:,.0f} us" if m.extra else "n/a"
                 print(f"| {name} | {fmt_value(m.value, 0)}{notes.mark(m.note and f'framed {name}: {m.note}')} | {p99} | "
-                      f"{fmt_ratio(m.value, raw)} |")
+                      f"{'1.00' if name == 'raw' else fmt_paired_ratio(m, figures['raw'])} |")
         elif args.framed:
             print("\n(framed rows skipped: switchyard is not running)")
 

@@ -214,6 +214,19 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU time of a process and its descendants, in seconds."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def tree_rss_kib(root: int) -> int:
     """Sum of VmRSS over a process and its descendants, in KiB."""
     total = 0
@@ -297,6 +310,10 @@ class Measurement:
     note: str = ""
     extra: dict = field(default_factory=dict)
     rounds: list = field(default_factory=list)  # each round's value, when a median of several
+    # The proxy's CPU time (user + system, all its processes) per unit of work: seconds per
+    # request or message, per GB for iperf3. Only for proxies; a median like value.
+    cpu: float | None = None
+    cpu_rounds: list = field(default_factory=list)
 
 
 def run_tool(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
@@ -318,7 +335,8 @@ def measure_wrk(port: int, s: "Settings") -> Measurement:
         e = re.search(pattern, r.stdout)
         if e:
             notes.append(e.group(0).strip())
-    return Measurement(float(m.group(1)), "; ".join(notes))
+    total = re.search(r"(\d+) requests in", r.stdout)
+    return Measurement(float(m.group(1)), "; ".join(notes), {"work": int(total.group(1))} if total else {})
 
 
 def measure_redis(port: int, s: "Settings", clients: int, requests: int, pipeline: int) -> Measurement:
@@ -330,7 +348,7 @@ def measure_redis(port: int, s: "Settings", clients: int, requests: int, pipelin
     found = re.findall(r"GET:\s+([\d.]+) requests per second", r.stdout)
     if not found:
         return Measurement(None, f"redis-benchmark failed: {(r.stdout + r.stderr).strip()[-300:]}")
-    return Measurement(float(found[-1]))
+    return Measurement(float(found[-1]), "", {"work": requests})
 
 
 def measure_iperf(port: int, s: "Settings") -> Measurement:
@@ -348,7 +366,8 @@ def measure_iperf(port: int, s: "Settings") -> Measurement:
         time.sleep(1)
     if "error" in report:
         return Measurement(None, f"iperf3: {report['error']}")
-    return Measurement(report["end"]["sum_received"]["bits_per_second"] / 1e9)
+    received = report["end"]["sum_received"]
+    return Measurement(received["bits_per_second"] / 1e9, "", {"work": received["bytes"] / 1e9})
 
 
 def run_loadgen(s: "Settings", port: int, mode: str, framing: str = "none") -> Measurement:
@@ -364,8 +383,10 @@ def run_loadgen(s: "Settings", port: int, mode: str, framing: str = "none") -> M
         note = (f"{summary['errors']} errors (connect {summary['connect_errors']}, io {summary['io_errors']}, "
                 f"mismatch {summary['mismatches']})")
     lat = summary["latency_us"]
+    # Messages of the measured window plus the warm-up second, which the proxy's CPU time covers too.
+    work = summary["messages"] + summary["messages_per_s"] * 1
     return Measurement(summary["messages_per_s"], note,
-                       {"p50_us": lat["p50"], "p99_us": lat["p99"], "p999_us": lat["p999"]})
+                       {"p50_us": lat["p50"], "p99_us": lat["p99"], "p999_us": lat["p999"], "work": work})
 
 
 def time_scrapes(port: int, count: int) -> dict:
@@ -442,6 +463,8 @@ class Row:
     tools: list[str]
     measure: Callable[[int, Settings], Measurement]
     digits: int = 0
+    cpu_unit: str = "µs/req"    # how the proxy CPU table shows CPU per unit of work
+    cpu_scale: float = 1e6      # seconds per unit of work -> cpu_unit
 
 
 def rows_for(s: Settings) -> list[Row]:
@@ -451,11 +474,12 @@ def rows_for(s: Settings) -> list[Row]:
             lambda port, st: measure_redis(port, st, 200, st.redis_requests, 1)),
         Row("redis-p32", f"redis GET `-c 50 -n {s.redis_p32_requests} -P 32`", "req/s", "redis", ["redis-benchmark"],
             lambda port, st: measure_redis(port, st, 50, st.redis_p32_requests, 32)),
-        Row("iperf", f"iperf3 `-P 4 -t {s.iperf_seconds}`", "Gbit/s", "iperf", ["iperf3"], measure_iperf, 2),
+        Row("iperf", f"iperf3 `-P 4 -t {s.iperf_seconds}`", "Gbit/s", "iperf", ["iperf3"], measure_iperf, 2,
+            "ms/GB", 1e3),
         Row("pingpong", "loadgen ping-pong, 100 conns, 64 B", "msg/s", "echo", [],
-            lambda port, st: run_loadgen(st, port, "pingpong")),
+            lambda port, st: run_loadgen(st, port, "pingpong"), 0, "µs/msg"),
         Row("pipelined", f"loadgen pipelined x{s.pipeline}, 100 conns, 64 B", "msg/s", "echo", [],
-            lambda port, st: run_loadgen(st, port, "pipelined")),
+            lambda port, st: run_loadgen(st, port, "pipelined"), 0, "µs/msg"),
     ]
 
 
@@ -478,27 +502,47 @@ def interleaved(measures: dict[str, Callable[[], Measurement]], times: int) -> d
     medians = {k: median_of(v) for k, v in runs.items()}
     for k, v in runs.items():
         medians[k].rounds = [r.value for r in v]
+        medians[k].cpu_rounds = [r.cpu for r in v]
+        cpus = [c for c in medians[k].cpu_rounds if c is not None]
+        medians[k].cpu = statistics.median(cpus) if cpus else None
     return medians
 
 
-def paired_ratio(numerator: Measurement, denominator: Measurement) -> tuple[float, float, float] | None:
+def with_proxy_cpu(measure: Callable[[], Measurement], proxy: Service) -> Callable[[], Measurement]:
+    """measure, also taking the proxy's CPU time over it per unit of work the tool reported."""
+    def run() -> Measurement:
+        assert proxy.proc is not None
+        before = tree_cpu_seconds(proxy.proc.pid)
+        m = measure()
+        used = tree_cpu_seconds(proxy.proc.pid) - before
+        if m.value is not None and m.extra.get("work"):
+            m.cpu = used / m.extra["work"]
+        return m
+    return run
+
+
+def paired_ratio(numerators: list, denominators: list) -> tuple[float, float, float] | None:
     """Median, min and max over rounds of numerator/denominator, each round's pair measured
     back to back: drift between rounds cancels out of every ratio. None unless both were
     measured in the same two or more rounds."""
-    pairs = list(zip(numerator.rounds, denominator.rounds))
-    if len(pairs) < 2 or len(numerator.rounds) != len(denominator.rounds) or \
-            any(a is None or not b for a, b in pairs):
+    pairs = list(zip(numerators, denominators))
+    if len(pairs) < 2 or len(numerators) != len(denominators) or any(a is None or not b for a, b in pairs):
         return None
     ratios = [a / b for a, b in pairs]
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
-def fmt_paired_ratio(numerator: Measurement | None, denominator: Measurement | None) -> str:
+def fmt_paired_ratio(numerator: Measurement | None, denominator: Measurement | None, cpu: bool = False) -> str:
     """The median of per-round ratios with their range when the cells were repeated in rounds,
-    else the plain ratio."""
-    paired = paired_ratio(numerator, denominator) if numerator and denominator else None
+    else the plain ratio. cpu: of the CPU figures instead of the throughputs."""
+    if numerator is None or denominator is None:
+        return "n/a"
+    if cpu:
+        paired, plain = paired_ratio(numerator.cpu_rounds, denominator.cpu_rounds), (numerator.cpu, denominator.cpu)
+    else:
+        paired, plain = paired_ratio(numerator.rounds, denominator.rounds), (numerator.value, denominator.value)
     if paired is None:
-        return fmt_ratio(numerator.value if numerator else None, denominator.value if denominator else None)
+        return fmt_ratio(*plain)
     median, low, high = paired
     return f"{median:.2f} ({low:.2f}–{high:.2f})"
 
@@ -510,7 +554,8 @@ def median_of(results: list[Measurement]) -> Measurement:
         return Measurement(None, notes)
     median = statistics.median(values)
     closest = min((r for r in results if r.value is not None), key=lambda r: abs(r.value - median))
-    return Measurement(median, notes, closest.extra)
+    cpus = [r.cpu for r in results if r.cpu is not None]
+    return Measurement(median, notes, closest.extra, cpu=statistics.median(cpus) if cpus else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -579,6 +624,27 @@ def render_main_table(rows: list[Row], targets: list[str], results: dict, rss: d
         if "haproxy" in targets and "switchyard" in targets:
             sy, ha = rss["results"].get("switchyard"), rss["results"].get("haproxy")
             cells.append(fmt_ratio(sy.value if sy else None, ha.value if ha else None))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def render_cpu_table(rows: list[Row], proxies: list[str], results: dict) -> str:
+    """Each proxy's CPU time per request, message or GB: what the throughput cost it. Lower is
+    better; switchyard/HAProxy below 1.0 means switchyard spent less."""
+    rows = [r for r in rows if any(results.get((r.key, t)) and results[(r.key, t)].cpu for t in proxies)]
+    if not rows:
+        return ""
+    both = "haproxy" in proxies and "switchyard" in proxies
+    header = ["Row", "unit"] + [TARGET_TITLES[t] for t in proxies] + (["switchyard/HAProxy"] if both else [])
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
+    for row in rows:
+        cells = [row.title, row.cpu_unit]
+        for t in proxies:
+            m = results.get((row.key, t))
+            cells.append(fmt_value(m.cpu * row.cpu_scale, 2) if m and m.cpu is not None else "n/a")
+        if both:
+            cells.append(fmt_paired_ratio(results.get((row.key, "switchyard")), results.get((row.key, "haproxy")),
+                                          cpu=True))
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -819,6 +885,8 @@ def main(argv: list[str]) -> int:
                     continue
                 port = DIRECT_PORTS[row.backend] if t == "direct" else PROXY_PORTS[t][row.backend]
                 measures[t] = (lambda r, p: lambda: r.measure(p, settings))(row, port)
+                if t in proxy_services:
+                    measures[t] = with_proxy_cpu(measures[t], proxy_services[t])
             for t, m in interleaved(measures, settings.repeat).items():
                 results[(row.key, t)] = m
                 log(f"{row.key:10s} {TARGET_TITLES[t]:13s} {fmt_value(m.value, row.digits)} {row.unit}"
@@ -838,6 +906,12 @@ def main(argv: list[str]) -> int:
         print(f"### Proxies vs direct (loopback, {os.cpu_count()} CPUs; ratio to direct in parentheses)")
         print()
         print(render_main_table(all_rows, targets, results, rss, notes, skipped))
+        cpu_table = render_cpu_table(all_rows, [t for t in targets if t in proxy_services], results)
+        if cpu_table:
+            print()
+            print("### Proxy CPU per unit of work (user + system time of the proxy's processes over each run)")
+            print()
+            print(cpu_table)
 
         # Framed relays: switchyard only.
         framed_rows = [("raw", PROXY_PORTS["switchyard"]["echo"], "none"),

@@ -311,7 +311,7 @@ class Measurement:
     extra: dict = field(default_factory=dict)
     rounds: list = field(default_factory=list)  # each round's value, when a median of several
     # The proxy's CPU time (user + system, all its processes) per unit of work: seconds per
-    # request or message, per GB for iperf3. Only for proxies; a median like value.
+    # request or message, per GB for iperf3. Proxies only; the median of the rounds, like value.
     cpu: float | None = None
     cpu_rounds: list = field(default_factory=list)
 
@@ -499,13 +499,7 @@ def interleaved(measures: dict[str, Callable[[], Measurement]], times: int) -> d
     for round_no in range(times):
         for k in (keys if round_no % 2 == 0 else keys[::-1]):
             runs[k].append(measures[k]())
-    medians = {k: median_of(v) for k, v in runs.items()}
-    for k, v in runs.items():
-        medians[k].rounds = [r.value for r in v]
-        medians[k].cpu_rounds = [r.cpu for r in v]
-        cpus = [c for c in medians[k].cpu_rounds if c is not None]
-        medians[k].cpu = statistics.median(cpus) if cpus else None
-    return medians
+    return {k: median_of(v) for k, v in runs.items()}
 
 
 def with_proxy_cpu(measure: Callable[[], Measurement], proxy: Service) -> Callable[[], Measurement]:
@@ -555,7 +549,8 @@ def median_of(results: list[Measurement]) -> Measurement:
     median = statistics.median(values)
     closest = min((r for r in results if r.value is not None), key=lambda r: abs(r.value - median))
     cpus = [r.cpu for r in results if r.cpu is not None]
-    return Measurement(median, notes, closest.extra, cpu=statistics.median(cpus) if cpus else None)
+    return Measurement(median, notes, closest.extra, rounds=[r.value for r in results],
+                       cpu=statistics.median(cpus) if cpus else None, cpu_rounds=[r.cpu for r in results])
 
 
 # --------------------------------------------------------------------------------------------

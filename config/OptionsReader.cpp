@@ -9,9 +9,10 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 9> kTopKeys = {"loops",      "tick", "log_every", "shutdown_timeout",
-                                                       "plugin_dir", "log",  "metrics",   "upstreams",
-                                                       "listeners"};
+constexpr std::array<std::string_view, 10> kTopKeys = {"loops",      "loop_wait", "tick",    "log_every",
+                                                        "shutdown_timeout", "plugin_dir", "log", "metrics",
+                                                        "upstreams",  "listeners"};
+constexpr std::array<std::string_view, 2> kLoopWaits = {"yield", "block"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 constexpr std::array<std::string_view, 2> kLogFormats = {"text", "json"};
@@ -75,6 +76,8 @@ void read_options(YamlReader& reader, const YAML::Node& root, Options& options, 
     MappingReader map(reader, root, "", kTopKeys);
     if (auto f = map.field("loops"))
         if (auto n = reader.unsigned_integer(*f, 0, kMaxLoops)) options.loops = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("loop_wait"))
+        if (auto i = reader.choice(*f, kLoopWaits)) options.loop_wait = *i == 0 ? LoopWait::yield : LoopWait::block;
     if (auto f = map.field("tick"))
         if (auto d = reader.duration(*f, Duration{1}, Duration::max())) options.tick = *d;
     if (auto f = map.field("log_every"))

@@ -30,8 +30,9 @@ const char* protocol_name(ListenerProtocol p) { return p == ListenerProtocol::un
 
 void log_summary(const Runtime& rt) {
     const Options& o = rt.options();
-    spdlog::info("switchyard {} starting: {} loop(s), tick {} ms, shutdown_timeout {} ms", SWITCHYARD_VERSION,
-                 rt.loop_count(), o.tick.count(), o.shutdown_timeout.count());
+    spdlog::info("switchyard {} starting: {} loop(s), loop_wait {}, tick {} ms, shutdown_timeout {} ms",
+                 SWITCHYARD_VERSION, rt.loop_count(), o.loop_wait == LoopWait::yield ? "yield" : "block",
+                 o.tick.count(), o.shutdown_timeout.count());
     for (const auto& u : o.upstreams) {
         std::string eps;
         for (const auto& e : u.endpoints)

@@ -39,6 +39,8 @@ public:
     // Control thread, before start(): tick period and handler; idle sweep period (0 = none).
     void set_tick(Clock::duration period, TickHandler handler);
     void set_idle_sweep(Clock::duration period);
+    // Control thread, before start(): see Poller::set_yield_before_sleep.
+    void set_yield_before_sleep(bool yield) { poller_.set_yield_before_sleep(yield); }
 
     void start();  // control thread: spawns the loop thread
     void stop();   // any thread: the loop returns after the turn it is in; queued tasks are dropped

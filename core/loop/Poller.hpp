@@ -1,7 +1,8 @@
 #pragma once
 // The loop's edge-triggered epoll: the one place a loop thread sleeps. Connection sockets are
 // registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) for their whole life, so waiting
-// for data costs no system call, and each wake-up is one epoll_wait: the loop's timers and
+// for data costs no system call, and a busy loop's turn is one epoll_wait (an idle one looks,
+// yields the CPU once, then sleeps: see set_yield_before_sleep): the loop's timers and
 // other threads' posts arrive through a timerfd and an eventfd registered here like any socket
 // (gnet's and HAProxy's poller loops, not Asio's reactor nested under a second epoll). The wait
 // itself never carries a timeout, which would arm a kernel timer on every sleep. Loop thread only.
@@ -39,8 +40,13 @@ public:
     // of each ready one. Returns how many were dispatched.
     int wait(bool block);
 
+    // Before sleeping, first look, then yield the CPU once (loop_wait: yield, the default), or
+    // sleep at once (loop_wait: block). Set before the loop starts.
+    void set_yield_before_sleep(bool yield) { yield_before_sleep_ = yield; }
+
 private:
     int epfd_ = -1;
+    bool yield_before_sleep_ = true;
 };
 
 }  // namespace switchyard

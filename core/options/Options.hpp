@@ -18,6 +18,9 @@ using Duration = std::chrono::milliseconds;
 
 enum class LogFormat { text, json };
 
+// How a loop with nothing ready waits: yield the CPU once, then sleep; or sleep at once.
+enum class LoopWait { yield, block };
+
 struct LogOptions {
     std::string level = "info";  // trace | debug | info | warn | error | critical | off
     LogFormat format = LogFormat::text;
@@ -76,6 +79,7 @@ struct MetricsOptions {
 
 struct Options {
     std::uint32_t loops = 0;     // 0 = one per CPU core
+    LoopWait loop_wait = LoopWait::yield;
     Duration tick{1000};
     std::uint32_t log_every = 60;  // ticks between info summaries
     Duration shutdown_timeout{30000};

@@ -177,6 +177,7 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
     for (std::size_t i = 0; i < n; ++i) {
         auto& loop = rt->loops_->at(i);
         loop.set_idle_sweep(sweep);
+        loop.set_yield_before_sleep(options.loop_wait == LoopWait::yield);
         loop.set_tick(options.tick, [self](EventLoop& l, std::chrono::steady_clock::duration lag) {
             self->on_tick(l.index(), std::chrono::duration<double>(lag).count());
         });

@@ -75,8 +75,11 @@ listeners:
     live.close()
 
 
-def test_tcp_to_redis_over_tcp(redis):
+@pytest.mark.parametrize("loop_wait", ["yield", "block"])
+def test_tcp_to_redis_over_tcp(redis, loop_wait):
     with Daemon(f"""
+loops: 2
+loop_wait: {loop_wait}
 upstreams:
   - {{name: redis, endpoints: [{redis.address}]}}
 listeners:
@@ -88,6 +91,7 @@ listeners:
         assert redis_command(s, "SET", "k1", value) == b"+OK\r\n"
         reply = redis_command(s, "GET", "k1")
         assert reply == b"$%d\r\n%s\r\n" % (len(value), value.encode())
+        assert f"2 loop(s), loop_wait {loop_wait}," in d.log()
 
 
 def test_tcp_listener_to_unix_upstream(redis):

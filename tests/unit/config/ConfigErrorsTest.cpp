@@ -98,6 +98,7 @@ TEST_CASE("negative and out-of-range numbers", "[config][errors]") {
     CHECK(errors_of(with_echo("loops: -1\n")) == Errors{"1:8: loops: must not be negative, got -1"});
     CHECK(errors_of(with_echo("loops: 5000\n")) == Errors{"1:8: loops: must be between 0 and 1024, got 5000"});
     CHECK(errors_of(with_echo("log_every: 0\n")) == Errors{"1:12: log_every: must be at least 1, got 0"});
+    CHECK(errors_of(with_echo("loop_wait: spin\n")) == Errors{"1:12: loop_wait: 'spin' is not one of yield or block"});
     CHECK(errors_of(with_echo("tick: 0\n")) == Errors{"1:7: tick: must be at least 1ms, got 0"});
     CHECK(errors_of("upstreams:\n"
                     "  - name: u\n"

@@ -24,6 +24,7 @@ TEST_CASE("absent keys take the documented defaults", "[config][loader]") {
     const Options& o = *result.options;
     const Options defaults;
     CHECK(o.loops == 0);
+    CHECK(o.loop_wait == LoopWait::yield);
     CHECK(o.tick == 1s);
     CHECK(o.log_every == 60);
     CHECK(o.shutdown_timeout == 30s);
@@ -101,11 +102,13 @@ listeners:
     listen: /run/switchyard/other.sock
     mode: 600
     handler: echo
+loop_wait: block
 )");
     INFO((result.errors.empty() ? "" : result.errors[0].format()));
     REQUIRE(result.errors.empty());
     const Options& o = *result.options;
     CHECK(o.loops == 4);
+    CHECK(o.loop_wait == LoopWait::block);
     CHECK(o.tick == 250ms);
     CHECK(o.log_every == 10);
     CHECK(o.shutdown_timeout == 90s);

@@ -30,8 +30,9 @@ int Poller::add(int fd, PollHandler* handler, std::uint32_t events) {
 
 int Poller::wait(bool block) {
     epoll_event events[kBatch];
-    int n = ::epoll_wait(epfd_, events, kBatch, block && !yield_before_sleep_ ? -1 : 0);
-    if (n == 0 && block && yield_before_sleep_) {
+    const bool yield_first = block && yield_before_sleep_;
+    int n = ::epoll_wait(epfd_, events, kBatch, block && !yield_first ? -1 : 0);
+    if (n == 0 && yield_first) {
         // Nothing ready. The threads runnable on this CPU are often the very backend or client
         // this loop just wrote to: let them run first, then wait. The wait then usually returns
         // at once with what they produced, a batch, without this thread sleeping and being woken

@@ -56,6 +56,9 @@ void read_metrics(YamlReader& reader, const YamlField& field, MetricsOptions& me
             if (path->empty() || path->front() != '/' || path->find_first_of(" ?#") != std::string::npos)
                 reader.error(YamlReader::value_mark(*f),
                              "path must start with '/' and contain no spaces, '?' or '#', got '" + *path + "'");
+            else if (*path == "/" || *path == "/healthz")
+                reader.error(YamlReader::value_mark(*f),
+                             "path '" + *path + "' is taken by the admin endpoint (/ and /healthz); use e.g. /metrics");
             else
                 metrics.path = *path;
         }

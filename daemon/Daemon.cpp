@@ -110,12 +110,14 @@ int run(const CommandLine& cl, Options options) {
             spdlog::warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
             continue;
         }
+        // Stop accepting (and turn /healthz to 503) before the line that announces it, so a
+        // reader of the log sees the state the line describes.
+        notifier.stopping("draining");
+        rt->stop_accepting();
         spdlog::info("{}: stopping: no new connections; draining {} open connection(s) for up to {} ms",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT", rt->active_sessions(), options.shutdown_timeout.count());
         break;
     }
-    notifier.stopping("draining");
-    rt->stop_accepting();
     if (!rt->wait_drained(options.shutdown_timeout))
         spdlog::warn("shutdown_timeout reached: closing {} connection(s) still open", rt->active_sessions());
     rt->stop();

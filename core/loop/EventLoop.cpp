@@ -60,7 +60,7 @@ void EventLoop::start() {
 
 void EventLoop::run() {
     thread_id_.store(std::this_thread::get_id());
-    // Named for top -H, perf and gdb: "sy-loop-3" (the exporter is "sy-metrics").
+    // Named for top -H, perf and gdb: "sy-loop-3" (the admin endpoint is "sy-admin").
     std::string name = "sy-loop-" + std::to_string(index_);
     ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     now_ = Clock::now();

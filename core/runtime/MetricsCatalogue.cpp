@@ -1,10 +1,10 @@
 #include "core/runtime/MetricsCatalogue.hpp"
 
-#include "core/metrics/Registry.hpp"
+#include "core/metrics/ShardedMetrics.hpp"
 
 namespace switchyard {
 
-MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
+MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
     listener_active_ = &r.gauge("switchyard_listener_connections_active",
                                 "Client connections currently open on the listener.", {"listener"});
     listener_total_ = &r.counter("switchyard_listener_connections_total",

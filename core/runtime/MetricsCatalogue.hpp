@@ -8,10 +8,12 @@
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard::metrics {
-class Registry;
-class CounterFamily;
-class GaugeFamily;
-class HistogramFamily;
+class ShardedMetrics;
+template <class Metric>
+class ShardedFamily;
+using CounterFamily = ShardedFamily<Counter>;
+using GaugeFamily = ShardedFamily<Gauge>;
+using HistogramFamily = ShardedFamily<Histogram>;
 }  // namespace switchyard::metrics
 
 namespace switchyard {
@@ -25,8 +27,8 @@ struct LoopMetrics {
 
 class MetricsCatalogue {
 public:
-    // Control thread: registers every family in `registry`.
-    explicit MetricsCatalogue(metrics::Registry& registry);
+    // Control thread: registers every family in `sharded` (which must outlive this).
+    explicit MetricsCatalogue(metrics::ShardedMetrics& sharded);
 
     // Control thread: children for one listener (codec names "" when raw).
     ListenerMetrics listener(const std::string& name, const std::string& client_codec,
@@ -35,7 +37,6 @@ public:
     LoopMetrics loop(std::size_t index);
 
 private:
-    metrics::Registry& registry_;
     metrics::GaugeFamily* listener_active_;
     metrics::CounterFamily* listener_total_;
     metrics::CounterFamily* listener_rejected_;

@@ -7,19 +7,20 @@
 #include <stdexcept>
 #include <thread>
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "core/admin/AdminServer.hpp"
 #include "core/codec/Codec.hpp"
 #include "core/loop/LoopGroup.hpp"
 #include "core/metrics/BuildInfo.hpp"
-#include "core/metrics/Counter.hpp"
-#include "core/metrics/Gauge.hpp"
-#include "core/metrics/Histogram.hpp"
-#include "core/metrics/MetricsServer.hpp"
+#include "core/metrics/Exposition.hpp"
 #include "core/metrics/ProcessCollector.hpp"
-#include "core/metrics/Registry.hpp"
-#include "core/metrics/SampleWriter.hpp"
+#include "core/metrics/ShardedMetrics.hpp"
 #include "core/proxy/Listener.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
+#include "core/runtime/LoopCollector.hpp"
 #include "core/runtime/MetricsCatalogue.hpp"
 
 namespace switchyard {
@@ -96,32 +97,22 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
     rt->ticks_.assign(n, 0);
     const bool with_metrics = !options.metrics.listen.empty();
     if (with_metrics) {
-        rt->registry_ = std::make_unique<metrics::Registry>(n);
-        metrics::add_build_info(*rt->registry_);
-        metrics::ProcessCollector::add_to(*rt->registry_);
-        LoopGroup* loops = rt->loops_.get();
-        rt->registry_->add_collector([n, loops](metrics::SampleWriter& w) {
-            w.family("switchyard_loops", "Event loops (threads) serving connections.", metrics::MetricType::gauge);
-            w.sample("switchyard_loops", {}, static_cast<double>(n));
-            // Read from each loop thread's CPU clock at scrape time: nothing on the data path.
-            w.family("switchyard_loop_busy_seconds_total",
-                     "CPU time the event loop thread has used: a loop near 1 s/s is saturated.",
-                     metrics::MetricType::counter);
-            for (std::size_t i = 0; i < n; ++i)
-                w.sample("switchyard_loop_busy_seconds_total", {{"loop", std::to_string(i)}}, loops->at(i).cpu_seconds());
-            w.family("switchyard_buffer_bytes",
-                     "Relay buffer memory of the loop: lent to connections with data in flight, or pooled for reuse.",
-                     metrics::MetricType::gauge);
-            for (std::size_t i = 0; i < n; ++i) {
-                const EventLoop& loop = loops->at(i);
-                std::string index = std::to_string(i);
-                w.sample("switchyard_buffer_bytes", {{"loop", index}, {"state", "borrowed"}},
-                         static_cast<double>(loop.buffer_bytes_borrowed()));
-                w.sample("switchyard_buffer_bytes", {{"loop", index}, {"state", "pooled"}},
-                         static_cast<double>(loop.buffer_bytes_pooled()));
-            }
-        });
-        rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->registry_);
+        // Families that never change once built are plain prometheus-cpp ones.
+        auto plain = std::make_shared<prometheus::Registry>();
+        metrics::add_build_info(*plain);
+        prometheus::BuildGauge()
+            .Name("switchyard_loops")
+            .Help("Event loops (threads) serving connections.")
+            .Register(*plain)
+            .Add({})
+            .Set(static_cast<double>(n));
+        rt->sharded_ = std::make_shared<metrics::ShardedMetrics>(n);
+        rt->exposition_ = std::make_unique<metrics::Exposition>();
+        rt->exposition_->add(rt->sharded_);
+        rt->exposition_->add(plain);
+        rt->exposition_->add(std::make_shared<LoopCollector>(*rt->loops_));
+        rt->exposition_->add(std::make_shared<metrics::ProcessCollector>());
+        rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->sharded_);
         for (std::size_t i = 0; i < n; ++i) rt->loop_metrics_.push_back(rt->catalogue_->loop(i));
     } else {
         rt->loop_metrics_.resize(n);
@@ -208,19 +199,34 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
 void Runtime::start() {
     if (started_) return;
     for (auto& l : listeners_) l->open();
-    if (registry_) {
-        metrics_server_ = std::make_unique<metrics::MetricsServer>(*registry_, options_.metrics.listen,
-                                                                   options_.metrics.path);
-        metrics_server_->start();
+    if (exposition_) {
+        admin_server_ = std::make_unique<admin::AdminServer>(
+            *exposition_, [this] { return health(); }, options_.metrics.listen, options_.metrics.path);
+        admin_server_->start();
     }
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();
     started_ = true;
+    phase_.store(Phase::serving);
 }
 
 void Runtime::stop_accepting() {
     if (!started_ || stopped_) return;
+    phase_.store(Phase::draining);
     for (auto& l : listeners_) l->stop_accepting();
+}
+
+admin::HealthReport Runtime::health() const {
+    switch (phase_.load()) {
+        case Phase::starting: return {false, "starting"};
+        case Phase::serving:
+            return {true, fmt::format("serving: {} listeners accepting, {} connections", listeners_.size(),
+                                      loops_->session_count())};
+        case Phase::draining:
+            return {false, fmt::format("draining: {} connections open", loops_->session_count())};
+        case Phase::stopped: break;
+    }
+    return {false, "stopped"};
 }
 
 bool Runtime::wait_drained(Duration timeout) {
@@ -236,6 +242,7 @@ bool Runtime::wait_drained(Duration timeout) {
 void Runtime::stop() {
     if (stopped_) return;
     stopped_ = true;
+    phase_.store(Phase::stopped);
     if (started_) {
         for (std::size_t i = 0; i < loops_->size(); ++i) {
             auto& loop = loops_->at(i);
@@ -244,8 +251,8 @@ void Runtime::stop() {
         // Give the loops a moment to run the closes before they stop.
         wait_drained(std::chrono::milliseconds(500));
     }
-    // The exporter goes first: its collectors read the loop threads' clocks.
-    if (metrics_server_) metrics_server_->stop();
+    // The admin endpoint goes first: its collectors read the loop threads' clocks.
+    if (admin_server_) admin_server_->stop();
     if (loops_) {
         loops_->stop();
         loops_->join();
@@ -266,9 +273,9 @@ std::vector<std::pair<std::string, std::string>> Runtime::listener_addresses() c
 }
 
 std::string Runtime::metrics_address() const {
-    if (!metrics_server_) return "";
+    if (!admin_server_) return "";
     std::string host = options_.metrics.listen.substr(0, options_.metrics.listen.rfind(':'));
-    return host + ":" + std::to_string(metrics_server_->bound_port());
+    return host + ":" + std::to_string(admin_server_->bound_port());
 }
 
 }  // namespace switchyard

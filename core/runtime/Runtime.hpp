@@ -2,6 +2,7 @@
 // Everything one configuration runs: loops, upstream pools, codecs, listeners, metrics.
 // Construction is a pure function of the Options, so a reload can build a new Runtime beside
 // the old one and swap.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,9 +21,13 @@ struct ListenerContext;
 struct LoopMetrics;
 struct EndpointMetrics;
 namespace metrics {
-class Registry;
-class MetricsServer;
+class ShardedMetrics;
+class Exposition;
 }  // namespace metrics
+namespace admin {
+class AdminServer;
+struct HealthReport;
+}  // namespace admin
 
 class Runtime {
 public:
@@ -38,10 +43,11 @@ public:
 
     ~Runtime();
 
-    // Control thread, once. Binds every listener and the metrics exporter, then starts the
+    // Control thread, once. Binds every listener and the admin endpoint, then starts the
     // loops. Throws std::runtime_error with one line naming what failed.
     void start();
-    // Control thread: stop accepting on every listener; open sessions continue.
+    // Control thread: stop accepting on every listener; open sessions continue. /healthz
+    // answers 503 from here on.
     void stop_accepting();
     // Control thread: waits until every session has ended or `timeout` passed; true if drained.
     bool wait_drained(Duration timeout);
@@ -52,19 +58,28 @@ public:
     std::size_t loop_count() const;        // any thread
     // Any thread after start(): (listener name, bound address) in config order.
     std::vector<std::pair<std::string, std::string>> listener_addresses() const;
-    // Any thread after start(): "127.0.0.1:9464" or "" when the exporter is off.
+    // Any thread after start(): "127.0.0.1:9464" or "" when the admin endpoint is off.
     std::string metrics_address() const;
+    // What /healthz answers: healthy only while every listener is bound and accepting. Any thread.
+    admin::HealthReport health() const;
     const Options& options() const { return options_; }
 
 private:
     explicit Runtime(const Options& options);
     void on_tick(std::size_t loop, double lag_seconds);
 
+    // The runtime's life as /healthz reports it.
+    enum class Phase { starting, serving, draining, stopped };
+
     Options options_;
     std::unique_ptr<LoopGroup> loops_;
-    std::unique_ptr<metrics::Registry> registry_;
+    // Metrics: the loops' shards, then plain prometheus-cpp families and scrape-time collectors,
+    // all served through one exposition by the admin endpoint.
+    std::shared_ptr<metrics::ShardedMetrics> sharded_;
+    std::unique_ptr<metrics::Exposition> exposition_;
     std::unique_ptr<MetricsCatalogue> catalogue_;
-    std::unique_ptr<metrics::MetricsServer> metrics_server_;
+    std::unique_ptr<admin::AdminServer> admin_server_;
+    std::atomic<Phase> phase_{Phase::starting};
     std::vector<LoopMetrics> loop_metrics_;
     std::vector<std::unique_ptr<EndpointMetrics>> endpoint_metrics_;
     std::vector<std::unique_ptr<UpstreamPool>> upstreams_;

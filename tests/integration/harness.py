@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../build/default/daemon/switchyard"))
@@ -180,6 +181,17 @@ class Daemon:
     def metrics(self):
         with urllib.request.urlopen(self.metrics_url, timeout=10) as r:
             return Metrics(r.read().decode())
+
+    def admin_get(self, path, headers=None):
+        """GET `path` on the admin endpoint: (status, headers, body bytes), without raising on
+        4xx/5xx and without urllib's transparent handling of encodings."""
+        base = self.metrics_url.split("/", 3)
+        req = urllib.request.Request("/".join(base[:3]) + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
 
     def metric(self, name, **labels):
         return self.metrics().get(name, 0.0, **labels)

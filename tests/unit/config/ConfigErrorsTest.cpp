@@ -315,6 +315,9 @@ TEST_CASE("codec blocks: plugin required, option values scalar", "[config][error
 TEST_CASE("metrics path must be an absolute HTTP path", "[config][errors]") {
     CHECK(errors_of(with_echo("metrics: {listen: \"127.0.0.1:0\", path: metrics}\n")) ==
           Errors{"1:40: metrics.path: path must start with '/' and contain no spaces, '?' or '#', got 'metrics'"});
+    CHECK(errors_of(with_echo("metrics: {listen: \"127.0.0.1:0\", path: /healthz}\n")) ==
+          Errors{"1:40: metrics.path: path '/healthz' is taken by the admin endpoint (/ and /healthz); use e.g. "
+                 "/metrics"});
 }
 
 TEST_CASE("one pass reports every error of a file, in file order", "[config][errors]") {

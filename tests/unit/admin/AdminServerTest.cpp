@@ -1,4 +1,4 @@
-// Starts the exporter on 127.0.0.1:0 and talks to it over real sockets with a plain POSIX client.
+// Starts the admin endpoint on 127.0.0.1:0 and talks to it over real sockets with a plain POSIX client.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -7,13 +7,19 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
-#include "core/metrics/MetricsServer.hpp"
-#include "core/metrics/Registry.hpp"
+#include "core/admin/AdminServer.hpp"
+#include "core/metrics/Exposition.hpp"
+#include "core/metrics/ShardedMetrics.hpp"
 
+using namespace switchyard::admin;
 using namespace switchyard::metrics;
 using namespace std::chrono_literals;
 
@@ -92,15 +98,51 @@ std::string body_of(const std::string& response) {
     return end == std::string::npos ? "" : response.substr(end + 4);
 }
 
+// The value of header `name` ("" when absent).
+std::string header_of(const std::string& response, const std::string& name) {
+    auto at = response.find("\r\n" + name + ": ");
+    if (at == std::string::npos || at > response.find("\r\n\r\n")) return "";
+    at += name.size() + 4;
+    return response.substr(at, response.find("\r\n", at) - at);
+}
+
+// Inflates a gzip member with zlib (windowBits 15 + 16 takes only gzip); fails the test on error.
+std::string gunzip(const std::string& data) {
+    z_stream stream{};
+    REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
+    std::string out;
+    char buffer[16384];
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    stream.avail_in = static_cast<uInt>(data.size());
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        stream.next_out = reinterpret_cast<Bytef*>(buffer);
+        stream.avail_out = sizeof buffer;
+        rc = inflate(&stream, Z_NO_FLUSH);
+        out.append(buffer, sizeof buffer - stream.avail_out);
+    }
+    inflateEnd(&stream);
+    REQUIRE(rc == Z_STREAM_END);
+    return out;
+}
+
 struct RunningServer {
-    Registry registry{2};
-    MetricsServer server;
-    explicit RunningServer(MetricsServerLimits limits = {})
-        : server(registry, "127.0.0.1:0", "/metrics", limits) {
-        registry.counter("test_requests_total", "Requests.", {"code"}).with({"200"}).inc(1, 5);
+    std::shared_ptr<ShardedMetrics> registry = std::make_shared<ShardedMetrics>(2);
+    Exposition exposition;
+    std::atomic<bool> healthy{true};
+    AdminServer server;
+    explicit RunningServer(AdminServerLimits limits = {})
+        : server(exposition, [this] { return probe(); }, "127.0.0.1:0", "/metrics", limits) {
+        exposition.add(registry);
+        registry->counter("test_requests_total", "Requests.", {"code"}).with({"200"}).inc(1, 5);
         server.start();
     }
+    HealthReport probe() const {
+        return healthy.load() ? HealthReport{true, "serving: test"} : HealthReport{false, "draining: test"};
+    }
 };
+
+HealthReport always_healthy() { return {true, "ok"}; }
 
 }  // namespace
 
@@ -112,7 +154,7 @@ TEST_CASE("GET /metrics answers 200 with the Prometheus content type and the reg
     CHECK(status_line(response) == "HTTP/1.1 200 OK");
     CHECK(response.find("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n") !=
           std::string::npos);
-    CHECK(body_of(response) == running.registry.serialize());
+    CHECK(body_of(response) == running.exposition.serialize());
     CHECK(body_of(response).find("test_requests_total{code=\"200\"} 5\n") != std::string::npos);
 }
 
@@ -124,11 +166,11 @@ TEST_CASE("keep-alive serves several requests on one connection, each with fresh
     CHECK(status_line(first) == "HTTP/1.1 200 OK");
     CHECK(body_of(first).find("test_requests_total{code=\"200\"} 5\n") != std::string::npos);
 
-    running.registry.counter("test_requests_total", "Requests.", {"code"}).with({"200"}).inc(0, 2);
+    running.registry->counter("test_requests_total_2", "Requests.").with({}).inc(0, 2);
     client.send("GET /metrics?ignored=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     const std::string second = client.read_to_end();
     CHECK(status_line(second) == "HTTP/1.1 200 OK");
-    CHECK(body_of(second).find("test_requests_total{code=\"200\"} 7\n") != std::string::npos);
+    CHECK(body_of(second).find("test_requests_total_2 2\n") != std::string::npos);
 }
 
 TEST_CASE("HEAD /metrics sends the headers with the body's length and no body") {
@@ -136,7 +178,7 @@ TEST_CASE("HEAD /metrics sends the headers with the body's length and no body") 
     const std::string response = fetch(
         running.server.bound_port(), "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(status_line(response) == "HTTP/1.1 200 OK");
-    CHECK(response.find("Content-Length: " + std::to_string(running.registry.serialize().size()) +
+    CHECK(response.find("Content-Length: " + std::to_string(running.exposition.serialize().size()) +
                         "\r\n") != std::string::npos);
     CHECK(body_of(response).empty());
 }
@@ -167,7 +209,7 @@ TEST_CASE("HTTP/1.0 without keep-alive gets its answer and a closed connection")
 }
 
 TEST_CASE("oversized or malformed requests are refused and the connection closed") {
-    MetricsServerLimits limits;
+    AdminServerLimits limits;
     limits.max_header_bytes = 1024;
     limits.max_body_bytes = 16;
     RunningServer running(limits);
@@ -186,7 +228,7 @@ TEST_CASE("oversized or malformed requests are refused and the connection closed
 }
 
 TEST_CASE("an idle client is closed after the idle timeout") {
-    MetricsServerLimits limits;
+    AdminServerLimits limits;
     limits.idle_timeout = 200ms;
     RunningServer running(limits);
     Client idle(running.server.bound_port());
@@ -203,7 +245,7 @@ TEST_CASE("an idle client is closed after the idle timeout") {
 }
 
 TEST_CASE("connections beyond max_connections are closed at once, the rest keep working") {
-    MetricsServerLimits limits;
+    AdminServerLimits limits;
     limits.max_connections = 2;
     RunningServer running(limits);
     const auto port = running.server.bound_port();
@@ -223,23 +265,25 @@ TEST_CASE("connections beyond max_connections are closed at once, the rest keep 
 TEST_CASE("a port already in use fails start with a one-line message naming the address") {
     RunningServer running;
     const std::string address = "127.0.0.1:" + std::to_string(running.server.bound_port());
-    MetricsServer second(running.registry, address, "/metrics");
+    AdminServer second(running.exposition, always_healthy, address, "/metrics");
     CHECK_THROWS_WITH(second.start(), "metrics listen " + address + ": Address already in use");
 }
 
 TEST_CASE("a bad listen address or path fails start with a clear message") {
-    Registry registry(1);
-    MetricsServer no_port(registry, "127.0.0.1", "/metrics");
+    Exposition exposition;
+    AdminServer no_port(exposition, always_healthy, "127.0.0.1", "/metrics");
     CHECK_THROWS_WITH(no_port.start(), Catch::StartsWith("metrics listen 127.0.0.1: "));
-    MetricsServer unix_socket(registry, "unix:/tmp/x.sock", "/metrics");
+    AdminServer unix_socket(exposition, always_healthy, "unix:/tmp/x.sock", "/metrics");
     CHECK_THROWS_WITH(unix_socket.start(), Catch::Contains("TCP (host:port) only"));
-    MetricsServer bad_path(registry, "127.0.0.1:0", "metrics");
+    AdminServer bad_path(exposition, always_healthy, "127.0.0.1:0", "metrics");
     CHECK_THROWS_WITH(bad_path.start(), Catch::Contains("must start with '/'"));
+    AdminServer taken_path(exposition, always_healthy, "127.0.0.1:0", "/healthz");
+    CHECK_THROWS_WITH(taken_path.start(), Catch::Contains("taken by the admin endpoint"));
 }
 
 TEST_CASE("stop closes open connections and joins; a stopped server refuses connections") {
-    Registry registry(1);
-    MetricsServer server(registry, "127.0.0.1:0", "/metrics");
+    Exposition exposition;
+    AdminServer server(exposition, always_healthy, "127.0.0.1:0", "/metrics");
     server.start();
     const auto port = server.bound_port();
     Client open_client(port);
@@ -258,12 +302,75 @@ TEST_CASE("stop closes open connections and joins; a stopped server refuses conn
     ::close(fd);
 }
 
+namespace {
+struct ThrowingCollectable final : prometheus::Collectable {
+    std::vector<prometheus::MetricFamily> Collect() const override {
+        throw std::runtime_error("cannot read /proc/self/stat");
+    }
+};
+}  // namespace
+
 TEST_CASE("a collector that throws gives the scraper a 500 with the reason") {
     RunningServer running;
-    running.registry.add_collector(
-        [](SampleWriter&) { throw std::runtime_error("cannot read /proc/self/stat"); });
+    running.exposition.add(std::make_shared<ThrowingCollectable>());
     const std::string response = fetch(
         running.server.bound_port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(status_line(response) == "HTTP/1.1 500 Internal Server Error");
     CHECK(body_of(response) == "metrics collection failed: cannot read /proc/self/stat\n");
+}
+
+TEST_CASE("a scraper that accepts gzip gets the same text gzip-coded; others get it plain") {
+    RunningServer running;
+    // Enough families that compression has something to do.
+    auto& many = running.registry->counter("test_many_total", "Many.", {"i"});
+    for (int i = 0; i < 200; ++i) many.with({std::to_string(i)}).inc(0, static_cast<std::uint64_t>(i));
+    const auto port = running.server.bound_port();
+    const std::string plain = fetch(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(header_of(plain, "Content-Encoding").empty());
+
+    // What Prometheus sends.
+    const std::string zipped = fetch(port,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(zipped) == "HTTP/1.1 200 OK");
+    CHECK(header_of(zipped, "Content-Encoding") == "gzip");
+    CHECK(header_of(zipped, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    CHECK(body_of(zipped).size() < body_of(plain).size() / 3);
+    CHECK(gunzip(body_of(zipped)) == body_of(plain));
+
+    // q=0 refuses gzip (RFC 9110 12.5.3): plain text.
+    const std::string refused = fetch(port,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, identity\r\nConnection: close\r\n\r\n");
+    CHECK(header_of(refused, "Content-Encoding").empty());
+    CHECK(body_of(refused) == body_of(plain));
+}
+
+TEST_CASE("/healthz answers 200 while the probe is healthy and 503 when it is not, one line each") {
+    RunningServer running;
+    const auto port = running.server.bound_port();
+    const std::string up = fetch(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(up) == "HTTP/1.1 200 OK");
+    CHECK(body_of(up) == "serving: test\n");
+    running.healthy = false;
+    const std::string down = fetch(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(down) == "HTTP/1.1 503 Service Unavailable");
+    CHECK(body_of(down) == "draining: test\n");
+    const std::string head = fetch(port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(head) == "HTTP/1.1 503 Service Unavailable");
+    CHECK(body_of(head).empty());
+    const std::string post = fetch(port,
+        "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(post) == "HTTP/1.1 405 Method Not Allowed");
+}
+
+TEST_CASE("a client stuck mid-request does not hold up another client's scrape") {
+    RunningServer running;
+    const auto port = running.server.bound_port();
+    Client stuck(port);
+    stuck.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ");  // and never finishes
+    Client reader(port);
+    reader.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");  // never reads its answer
+    const auto started = std::chrono::steady_clock::now();
+    const std::string response = fetch(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(status_line(response) == "HTTP/1.1 200 OK");
+    CHECK(std::chrono::steady_clock::now() - started < 2s);  // not the 30 s idle timeout
 }

@@ -1,4 +1,4 @@
-#include "core/metrics/MetricsServer.hpp"
+#include "core/admin/AdminServer.hpp"
 
 #include <pthread.h>
 
@@ -20,10 +20,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-#include "core/metrics/Registry.hpp"
+#include "core/admin/Gzip.hpp"
+#include "core/metrics/Exposition.hpp"
 #include "core/net/Address.hpp"
 
-namespace switchyard::metrics {
+namespace switchyard::admin {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -51,12 +52,17 @@ std::string html_escaped(std::string_view text) {
     return out;
 }
 
+constexpr std::string_view plain_text = "text/plain; charset=utf-8";
+
 // A response with `body`; for HEAD the same headers (Content-Length included) and no body.
+// `content_encoding` is set when the body is already coded ("gzip").
 http::message_generator make_response(const Request& request, http::status status,
-                                      std::string_view content_type, std::string body) {
+                                      std::string_view content_type, std::string body,
+                                      std::string_view content_encoding = {}) {
     auto fill = [&](auto& response) {
         response.set(http::field::server, "switchyard");
         response.set(http::field::content_type, content_type);
+        if (!content_encoding.empty()) response.set(http::field::content_encoding, content_encoding);
         response.keep_alive(request.keep_alive());
         if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET, HEAD");
     };
@@ -89,17 +95,17 @@ std::optional<http::status> status_for_read_error(const beast::error_code& ec) {
 
 }  // namespace
 
-class MetricsServer::Impl {
+class AdminServer::Impl {
 public:
-    Impl(const Registry& registry, std::string listen_address, std::string path,
-         MetricsServerLimits limits)
-        : registry_(registry), listen_address_(std::move(listen_address)),
-          path_(std::move(path)), limits_(limits) {}
+    Impl(const metrics::Exposition& exposition, HealthProbe health, std::string listen_address,
+         std::string path, AdminServerLimits limits)
+        : exposition_(exposition), health_(std::move(health)),
+          listen_address_(std::move(listen_address)), path_(std::move(path)), limits_(limits) {}
 
     ~Impl() { stop(); }
 
     void start() {
-        if (ioc_) throw std::logic_error("MetricsServer::start called twice");
+        if (ioc_) throw std::logic_error("AdminServer::start called twice");
         try {
             bind();
         } catch (...) {
@@ -110,7 +116,7 @@ public:
         }
         asio::co_spawn(*ioc_, accept_loop(), asio::detached);
         thread_ = std::thread([this] {
-            pthread_setname_np(pthread_self(), "sy-metrics");
+            pthread_setname_np(pthread_self(), "sy-admin");
             ioc_->run();
         });
     }
@@ -129,6 +135,7 @@ private:
     // Parses, resolves, binds and listens; throws std::runtime_error naming the address.
     void bind() {
         if (path_.empty() || path_.front() != '/') fail("path '" + path_ + "' must start with '/'");
+        if (path_ == health_path || path_ == "/") fail("path '" + path_ + "' is taken by the admin endpoint");
         std::string error;
         auto address = parse_address(listen_address_, &error, /*allow_port_zero=*/true);
         if (!address) fail(error);
@@ -199,7 +206,7 @@ private:
                     stream.expires_after(limits_.idle_timeout);
                     co_await beast::async_write(
                         stream,
-                        make_response(bad, *status, "text/plain; charset=utf-8",
+                        make_response(bad, *status, plain_text,
                                       std::string(http::obsolete_reason(*status)) + "\n"),
                         use_tuple);
                 }
@@ -220,38 +227,55 @@ private:
         target = target.substr(0, target.find('?'));
         const bool readable =
             request.method() == http::verb::get || request.method() == http::verb::head;
-        const bool known = target == path_ || target == "/";
+        const bool known = target == path_ || target == health_path || target == "/";
         if (!known) {
-            return make_response(request, http::status::not_found, "text/plain; charset=utf-8",
-                                 "Not found. Metrics are at " + path_ + "\n");
+            return make_response(request, http::status::not_found, plain_text,
+                                 "Not found. Metrics are at " + path_ + ", health at " +
+                                     health_path + "\n");
         }
         if (!readable) {
-            return make_response(request, http::status::method_not_allowed,
-                                 "text/plain; charset=utf-8", "Only GET and HEAD are allowed.\n");
+            return make_response(request, http::status::method_not_allowed, plain_text,
+                                 "Only GET and HEAD are allowed.\n");
         }
-        if (target == path_) {
-            try {
-                return make_response(request, http::status::ok, metrics_content_type,
-                                     registry_.serialize());
-            } catch (const std::exception& e) {
-                // A collector failed: say so to the scraper (the target shows as down) instead
-                // of dropping the connection without an answer.
-                return make_response(request, http::status::internal_server_error,
-                                     "text/plain; charset=utf-8",
-                                     std::string("metrics collection failed: ") + e.what() + "\n");
-            }
+        if (target == path_) return metrics(request);
+        if (target == health_path) {
+            HealthReport report = health_();
+            return make_response(request,
+                                 report.healthy ? http::status::ok
+                                                : http::status::service_unavailable,
+                                 plain_text, report.detail + "\n");
         }
         const std::string link = html_escaped(path_);
         return make_response(request, http::status::ok, "text/html; charset=utf-8",
                              "<html><head><title>Switchyard</title></head><body>"
                              "<h1>Switchyard</h1><p><a href=\"" + link + "\">" + link +
-                             "</a></p></body></html>\n");
+                             "</a></p><p><a href=\"" + std::string(health_path) + "\">" +
+                             health_path + "</a></p></body></html>\n");
     }
 
-    const Registry& registry_;
+    http::message_generator metrics(const Request& request) {
+        std::string text;
+        try {
+            text = exposition_.serialize();
+        } catch (const std::exception& e) {
+            // A collector failed: say so to the scraper (the target shows as down) instead
+            // of dropping the connection without an answer.
+            return make_response(request, http::status::internal_server_error, plain_text,
+                                 std::string("metrics collection failed: ") + e.what() + "\n");
+        }
+        auto accept = request.find(http::field::accept_encoding);
+        if (accept != request.end() && accepts_gzip(accept->value())) {
+            return make_response(request, http::status::ok, metrics_content_type,
+                                 gzip_compress(text), "gzip");
+        }
+        return make_response(request, http::status::ok, metrics_content_type, std::move(text));
+    }
+
+    const metrics::Exposition& exposition_;
+    const HealthProbe health_;
     const std::string listen_address_;
     const std::string path_;
-    const MetricsServerLimits limits_;
+    const AdminServerLimits limits_;
     std::atomic<std::uint16_t> port_{0};
     std::size_t open_connections_ = 0;  // server thread only
     std::unique_ptr<asio::io_context> ioc_;
@@ -259,16 +283,18 @@ private:
     std::thread thread_;
 };
 
-MetricsServer::MetricsServer(const Registry& registry, std::string listen_address,
-                             std::string path, MetricsServerLimits limits)
-    : impl_(std::make_unique<Impl>(registry, std::move(listen_address), std::move(path), limits)) {}
+AdminServer::AdminServer(const metrics::Exposition& exposition, HealthProbe health,
+                         std::string listen_address, std::string metrics_path,
+                         AdminServerLimits limits)
+    : impl_(std::make_unique<Impl>(exposition, std::move(health), std::move(listen_address),
+                                   std::move(metrics_path), limits)) {}
 
-MetricsServer::~MetricsServer() = default;
+AdminServer::~AdminServer() = default;
 
-void MetricsServer::start() { impl_->start(); }
+void AdminServer::start() { impl_->start(); }
 
-void MetricsServer::stop() { impl_->stop(); }
+void AdminServer::stop() { impl_->stop(); }
 
-std::uint16_t MetricsServer::bound_port() const { return impl_->bound_port(); }
+std::uint16_t AdminServer::bound_port() const { return impl_->bound_port(); }
 
-}  // namespace switchyard::metrics
+}  // namespace switchyard::admin

@@ -3,14 +3,21 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "config/ConfigLoader.hpp"
 #include "core/runtime/Runtime.hpp"
 #include "daemon/CommandLine.hpp"
+#include "daemon/ConfigHash.hpp"
+#include "daemon/ConfigWatcher.hpp"
 #include "daemon/Logging.hpp"
 #include "daemon/SystemdNotifier.hpp"
 
@@ -55,6 +62,53 @@ void log_summary(const Runtime& rt) {
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);
 }
 
+// "serving 3 listener(s), 12 connection(s)": the STATUS= line systemctl status shows.
+std::string status_line(const Runtime& rt) {
+    return "serving " + std::to_string(rt.listener_addresses().size()) + " listener(s), " +
+           std::to_string(rt.active_sessions()) + " connection(s)";
+}
+
+// SWITCHYARD_TEST_HOOKS=1 turns on hooks only the test suite uses (SIGUSR2 wedges a loop).
+bool test_hooks_enabled() {
+    const char* v = std::getenv("SWITCHYARD_TEST_HOOKS");
+    return v != nullptr && std::string(v) == "1";
+}
+
+// SIGHUP (or watch_config): re-read and validate the file, plugins and codec options included,
+// and apply it without dropping anything; a file with errors changes nothing. Either way systemd
+// hears RELOADING=1 then READY=1, and the result is counted.
+void reload(const CommandLine& cl, Runtime& rt, SystemdNotifier& notifier) {
+    notifier.reloading("reloading " + cl.config_file);
+    spdlog::info("reload: reading {}", cl.config_file);
+    const std::string hash = config_file_hash(cl.config_file);
+    ConfigLoadResult loaded = load_config_file(cl.config_file);
+    ReloadOutcome outcome;
+    if (loaded.ok()) {
+        if (cl.log_level) loaded.options->log.level = *cl.log_level;
+        outcome = rt.reload(*loaded.options);
+    } else {
+        outcome.errors = std::move(loaded.errors);
+    }
+    if (!outcome.applied) {
+        for (const auto& e : outcome.errors) spdlog::error("reload: {}", e.format(cl.config_file));
+        spdlog::error("reload refused: {} error(s) in {}; the running configuration is unchanged",
+                      outcome.errors.size(), cl.config_file);
+        rt.record_reload(false, hash);
+        notifier.ready("reload failed (" + std::to_string(outcome.errors.size()) + " error(s)); " + status_line(rt));
+        return;
+    }
+    for (const auto& w : outcome.warnings) spdlog::warn("reload: {}", w);
+    if (auto err = configure_logging(rt.options().log); !err.empty()) spdlog::warn("reload: log: {}", err);
+    auto bound = rt.listener_addresses();
+    for (const auto& [name, address] : bound) spdlog::info("reload: listener {} on {}", name, address);
+    spdlog::info("reload applied (config hash {}): {} listener(s) kept, {} added, {} removed; open connections "
+                 "keep the configuration they started with",
+                 hash, outcome.listeners_kept, outcome.listeners_added, outcome.listeners_removed);
+    rt.record_reload(true, hash);
+    notifier.ready(status_line(rt));
+    spdlog::default_logger()->flush();
+}
+
 // A proxy holds two descriptors per connection: take the whole hard limit, as HAProxy does.
 void raise_open_file_limit() {
     rlimit lim{};
@@ -74,6 +128,7 @@ int run(const CommandLine& cl, Options options) {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
+    if (test_hooks_enabled()) sigaddset(&signals, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     if (cl.log_level) options.log.level = *cl.log_level;
     if (auto err = configure_logging(options.log); !err.empty()) {
@@ -98,27 +153,71 @@ int run(const CommandLine& cl, Options options) {
         return 1;
     }
     log_summary(*rt);
+    rt->record_start(config_file_hash(cl.config_file));
     SystemdNotifier notifier;
-    notifier.ready("serving " + std::to_string(options.listeners.size()) + " listener(s)");
+    notifier.ready(status_line(*rt));
     spdlog::info("ready");
     spdlog::default_logger()->flush();
 
+    std::unique_ptr<ConfigWatcher> watcher;
+    if (options.watch_config) {
+        // The watcher raises SIGHUP, so a file change and `systemctl reload` take one path.
+        watcher = std::make_unique<ConfigWatcher>(cl.config_file, [] { ::kill(::getpid(), SIGHUP); });
+        try {
+            watcher->start(config_file_hash(cl.config_file));
+        } catch (const std::exception& e) {
+            spdlog::error("{}; reload with SIGHUP instead", e.what());
+            watcher.reset();
+        }
+    }
+
+    // The control thread wakes at least every second: free retired generations, refresh the
+    // STATUS line, and ping the watchdog while every loop keeps ticking.
+    const auto watchdog = notifier.watchdog_interval();
+    const auto wake_every = watchdog.count() > 0
+                                ? std::min<std::chrono::microseconds>(watchdog / 2, std::chrono::seconds(1))
+                                : std::chrono::microseconds(std::chrono::seconds(1));
     for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0) continue;
+        timespec wait{static_cast<time_t>(wake_every.count() / 1'000'000),
+                      static_cast<long>(wake_every.count() % 1'000'000) * 1000};
+        int sig = sigtimedwait(&signals, nullptr, &wait);
+        if (sig < 0) {
+            rt->reap();
+            notifier.status(status_line(*rt));
+            // A loop that has not ticked for two tick periods (or half the watchdog interval,
+            // whichever is longer) is wedged: stop the pings, and systemd restarts the service.
+            if (watchdog.count() > 0) {
+                auto allowed = std::max<std::chrono::steady_clock::duration>(2 * rt->options().tick, watchdog / 2);
+                if (rt->loops_ticking(allowed)) {
+                    notifier.watchdog();
+                } else {
+                    spdlog::error("watchdog: a loop has not ticked for {} ms; no WATCHDOG=1 sent",
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(allowed).count());
+                }
+            }
+            continue;
+        }
         if (sig == SIGHUP) {
-            spdlog::warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+            reload(cl, *rt, notifier);
+            continue;
+        }
+        if (sig == SIGUSR2 && test_hooks_enabled()) {
+            // Test-only (SWITCHYARD_TEST_HOOKS=1): wedge loop 0 for 3 s, as a stuck handler would.
+            rt->wedge_loop_for_test(0, std::chrono::seconds(3));
             continue;
         }
         // Stop accepting (and turn /healthz to 503) before the line that announces it, so a
         // reader of the log sees the state the line describes.
-        notifier.stopping("draining");
+        notifier.stopping("draining " + std::to_string(rt->active_sessions()) + " connection(s)");
         rt->stop_accepting();
         spdlog::info("{}: stopping: no new connections; draining {} open connection(s) for up to {} ms",
-                     sig == SIGTERM ? "SIGTERM" : "SIGINT", rt->active_sessions(), options.shutdown_timeout.count());
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT", rt->active_sessions(),
+                     rt->options().shutdown_timeout.count());
         break;
     }
-    if (!rt->wait_drained(options.shutdown_timeout))
+    watcher.reset();
+    const Options& running = rt->options();
+    if (!rt->wait_drained(running.shutdown_timeout))
         spdlog::warn("shutdown_timeout reached: closing {} connection(s) still open", rt->active_sessions());
     rt->stop();
     spdlog::info("stopped");

@@ -52,6 +52,22 @@ void EventLoop::set_tick(Clock::duration period, TickHandler handler) {
 
 void EventLoop::set_idle_sweep(Clock::duration period) { sweep_period_ = period; }
 
+void EventLoop::retime(Clock::duration tick, Clock::duration idle_sweep) {
+    tick_period_ = tick;
+    if (tick_period_.count() > 0) {
+        next_tick_ = now_ + tick_period_;
+        tick_timer_.arm_at(next_tick_);
+    } else {
+        tick_timer_.cancel();
+    }
+    sweep_period_ = idle_sweep;
+    if (sweep_period_.count() > 0) {
+        sweep_timer_.arm_after(sweep_period_);
+    } else {
+        sweep_timer_.cancel();
+    }
+}
+
 void EventLoop::start() {
     thread_ = std::thread([this] { run(); });
     native_thread_ = thread_.native_handle();
@@ -195,6 +211,16 @@ void EventLoop::detach(LoopSession* s) {
 
 void EventLoop::force_close_all() {
     sessions_.for_each([](LoopSession* s) { s->force_close(); });
+}
+
+void EventLoop::force_close_owned(const std::vector<const void*>& owners) {
+    sessions_.for_each([&](LoopSession* s) {
+        for (const void* owner : owners)
+            if (s->owner() == owner) {
+                s->force_close();
+                return;
+            }
+    });
 }
 
 }  // namespace switchyard

@@ -14,6 +14,9 @@ public:
     virtual void check_idle(SteadyTime now) = 0;
     // Loop thread only. Shutdown deadline passed: close now, whatever is in flight.
     virtual void force_close() = 0;
+    // What the session belongs to (its listener's context for this configuration), so a
+    // reload can close the sessions of a listener it removed. Any thread; immutable.
+    virtual const void* owner() const { return nullptr; }
 
 private:
     friend class SessionList;

@@ -85,6 +85,7 @@ struct Options {
     Duration shutdown_timeout{30000};
     LogOptions log;
     std::string plugin_dir;      // empty = built-in default search path
+    bool watch_config = false;   // reload when the config file changes (inotify), as on SIGHUP
     MetricsOptions metrics;
     std::vector<UpstreamOptions> upstreams;
     std::vector<ListenerOptions> listeners;

@@ -5,13 +5,16 @@
 // reuse_port: true  — one SO_REUSEPORT socket per loop, so the kernel spreads new connections
 //   over the loops (a hash of the 4-tuple) and accept runs in parallel; the balancer is still
 //   consulted and a connection is handed to another loop only when it picks one.
+// A listener outlives a configuration: a reload that keeps its socket identity (protocol,
+// address, reuse_port) switches it to the next generation's context without closing or
+// rebinding its sockets, so nothing queued in the accept backlog is lost.
 #include <sys/socket.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/loop/LoopBalancer.hpp"
+#include "core/options/Options.hpp"
 
 namespace switchyard {
 
@@ -20,6 +23,8 @@ struct ListenerContext;
 
 class Listener {
 public:
+    // `ctx` must outlive the listener's use of it: until switch_context() to another, or
+    // stop_accepting().
     Listener(ListenerContext& ctx, LoopGroup& loops);
     ~Listener();
     Listener(const Listener&) = delete;
@@ -35,18 +40,30 @@ public:
     // run); unlinks a unix socket file this listener created. Blocks until done.
     void stop_accepting();
 
+    // Control thread: whether `next` can keep this listener's sockets (same protocol, listen
+    // address and reuse_port); everything else can change on a switch_context().
+    bool can_keep_sockets(const ListenerOptions& next) const;
+    // Control thread, while the loops run: new connections use `next` from now on (sessions
+    // already open keep theirs). Applies a new backlog and unix file mode to the kept sockets.
+    // Blocks until every accepting loop has switched.
+    void switch_context(ListenerContext& next);
+
     // Any thread after open(): the address actually bound ("127.0.0.1:41234", "unix:/p").
     const std::string& bound_address() const { return bound_address_; }
-    const std::string& name() const;
+    // Control thread (a reload renames it).
+    const std::string& name() const { return name_; }
 
 private:
     struct Acceptor;
     void on_acceptable(Acceptor& a);
     void dispatch(Acceptor& a, int fd, const ::sockaddr* peer, unsigned peer_len);
+    // Runs fn(acceptor) on each acceptor's loop thread and waits for all of them.
+    template <class Fn>
+    void on_each_acceptor_loop(Fn fn);
 
-    ListenerContext& ctx_;
+    ListenerContext* ctx_;  // control thread's view; each acceptor has the loop's own
+    std::string name_;
     LoopGroup& loops_;
-    LoopBalancer balancer_;
     std::vector<std::unique_ptr<Acceptor>> acceptors_;
     std::string bound_address_;
     std::string unix_path_;     // set when we created the socket file (unlinked on stop)

@@ -568,8 +568,10 @@ void Session::close() {
     }
     loop_.detach(this);
     loop_.add_load(-1);
-    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     add(ctx_.metrics.connections_active, loop_.index(), -1);
+    ctx_.listener_active->fetch_sub(1, std::memory_order_relaxed);
+    // Last: once a retired generation's count reaches 0 the runtime may free this context.
+    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     // Drop the open session's reference on itself only after the poll batch being dispatched:
     // later events of this batch may still name this session's sides.
     loop_.defer([self = SessionPtr(this, /*add_ref=*/false)] {});

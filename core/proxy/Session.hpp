@@ -33,6 +33,7 @@ public:
 
     void check_idle(SteadyTime now) override;  // loop thread only
     void force_close() override;               // loop thread only
+    const void* owner() const override { return &ctx_; }  // its ListenerContext; any thread
 
     // Intrusive, non-atomic reference count: the open session holds one on itself (released
     // after close, once the poll batch being dispatched is over) and every pending handler

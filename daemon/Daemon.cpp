@@ -15,10 +15,12 @@
 
 #include "config/ConfigLoader.hpp"
 #include "core/runtime/Runtime.hpp"
+#include "daemon/BinaryUpgrade.hpp"
 #include "daemon/CommandLine.hpp"
 #include "daemon/ConfigHash.hpp"
 #include "daemon/ConfigWatcher.hpp"
 #include "daemon/Logging.hpp"
+#include "daemon/SocketActivation.hpp"
 #include "daemon/SystemdNotifier.hpp"
 
 #ifndef SWITCHYARD_VERSION
@@ -120,7 +122,7 @@ void raise_open_file_limit() {
     }
 }
 
-int run(const CommandLine& cl, Options options) {
+int run(const CommandLine& cl, Options options, const std::vector<std::string>& args) {
     // Signals are taken synchronously by this thread. Blocked before any thread exists (the
     // logger's flusher included), so every thread inherits the mask and none dies of SIGTERM.
     sigset_t signals;
@@ -128,7 +130,8 @@ int run(const CommandLine& cl, Options options) {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
-    if (test_hooks_enabled()) sigaddset(&signals, SIGUSR2);
+    sigaddset(&signals, SIGUSR2);
+    if (test_hooks_enabled()) sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     if (cl.log_level) options.log.level = *cl.log_level;
     if (auto err = configure_logging(options.log); !err.empty()) {
@@ -146,7 +149,11 @@ int run(const CommandLine& cl, Options options) {
             print_errors(cl.config_file, errors);
             return 1;
         }
-        rt->start();
+        // Sockets handed over by systemd (socket activation) or by the process this one
+        // replaces (binary upgrade) are adopted by the listeners of those names.
+        InheritedSockets inherited = sockets_from_systemd();
+        if (inherited.empty()) inherited = BinaryUpgrade::sockets_from_previous_process();
+        rt->start(std::move(inherited));
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         std::cerr << "switchyard: " << e.what() << "\n";
@@ -155,9 +162,18 @@ int run(const CommandLine& cl, Options options) {
     log_summary(*rt);
     rt->record_start(config_file_hash(cl.config_file));
     SystemdNotifier notifier;
-    notifier.ready(status_line(*rt));
-    spdlog::info("ready");
+    if (BinaryUpgrade::started_by_upgrade()) {
+        // This process replaces the unit's main process: say so before READY=1.
+        notifier.main_pid();
+        notifier.ready(status_line(*rt));
+        BinaryUpgrade::signal_previous_process();
+        spdlog::info("ready (binary upgrade: took over from the previous process)");
+    } else {
+        notifier.ready(status_line(*rt));
+        spdlog::info("ready");
+    }
     spdlog::default_logger()->flush();
+    BinaryUpgrade upgrade(args);
 
     std::unique_ptr<ConfigWatcher> watcher;
     if (options.watch_config) {
@@ -201,7 +217,17 @@ int run(const CommandLine& cl, Options options) {
             reload(cl, *rt, notifier);
             continue;
         }
-        if (sig == SIGUSR2 && test_hooks_enabled()) {
+        if (sig == SIGUSR2) {
+            spdlog::info("SIGUSR2: binary upgrade");
+            if (!upgrade.hand_over(rt->listening_sockets(), std::chrono::seconds(60))) continue;
+            // The new process is the service now: no STOPPING=1 from here (systemd would take the
+            // whole service for stopping), just a quiet drain.
+            rt->hand_over();
+            spdlog::info("binary upgrade: draining {} open connection(s) for up to {} ms", rt->active_sessions(),
+                         rt->options().shutdown_timeout.count());
+            break;
+        }
+        if (sig == SIGUSR1 && test_hooks_enabled()) {
             // Test-only (SWITCHYARD_TEST_HOOKS=1): wedge loop 0 for 3 s, as a stuck handler would.
             rt->wedge_loop_for_test(0, std::chrono::seconds(3));
             continue;
@@ -256,7 +282,7 @@ int daemon_main(int argc, char** argv) {
         std::cout << cl.config_file << ": configuration OK\n";
         return 0;
     }
-    return run(cl, std::move(*loaded.options));
+    return run(cl, std::move(*loaded.options), args);
 }
 
 }  // namespace switchyard

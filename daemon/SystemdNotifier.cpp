@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -45,6 +46,8 @@ void SystemdNotifier::status(const std::string& status) {
 }
 
 void SystemdNotifier::watchdog() { send("WATCHDOG=1"); }
+
+void SystemdNotifier::main_pid() { send("MAINPID=" + std::to_string(::getpid())); }
 
 std::chrono::microseconds SystemdNotifier::watchdog_interval() const {
 #if SWITCHYARD_HAVE_SYSTEMD

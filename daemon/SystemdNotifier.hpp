@@ -17,6 +17,9 @@ public:
     // Sends STATUS= only when it differs from the last one sent.
     void status(const std::string& status);
     void watchdog();
+    // MAINPID=<this process>: after a binary upgrade the new process is the unit's main process
+    // (the unit needs NotifyAccess=all for systemd to take it from a child).
+    void main_pid();
 
     // The watchdog interval systemd asked for (WATCHDOG_USEC for this process), or 0 when none.
     std::chrono::microseconds watchdog_interval() const;

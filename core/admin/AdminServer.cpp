@@ -104,10 +104,10 @@ public:
 
     ~Impl() { stop(); }
 
-    void start() {
+    void start(int inherited_fd) {
         if (ioc_) throw std::logic_error("AdminServer::start called twice");
         try {
-            bind();
+            bind(inherited_fd);
         } catch (...) {
             // A failed start leaves nothing half-open behind.
             acceptor_.reset();
@@ -131,9 +131,11 @@ public:
 
     std::uint16_t bound_port() const { return port_.load(); }
 
+    int listening_fd() { return acceptor_ ? acceptor_->native_handle() : -1; }
+
 private:
     // Parses, resolves, binds and listens; throws std::runtime_error naming the address.
-    void bind() {
+    void bind(int inherited_fd) {
         if (path_.empty() || path_.front() != '/') fail("path '" + path_ + "' must start with '/'");
         if (path_ == health_path || path_ == "/") fail("path '" + path_ + "' is taken by the admin endpoint");
         std::string error;
@@ -152,6 +154,12 @@ private:
         const tcp::endpoint endpoint = results.begin()->endpoint();
 
         acceptor_.emplace(*ioc_);
+        if (inherited_fd >= 0) {
+            // Passed by the process this one replaces: already bound and listening.
+            if (acceptor_->assign(endpoint.protocol(), inherited_fd, ec); ec) fail(ec.message());
+            port_.store(acceptor_->local_endpoint().port());
+            return;
+        }
         if (acceptor_->open(endpoint.protocol(), ec); ec) fail(ec.message());
         if (acceptor_->set_option(asio::socket_base::reuse_address(true), ec); ec) {
             fail(ec.message());
@@ -291,7 +299,9 @@ AdminServer::AdminServer(const metrics::Exposition& exposition, HealthProbe heal
 
 AdminServer::~AdminServer() = default;
 
-void AdminServer::start() { impl_->start(); }
+void AdminServer::start(int inherited_fd) { impl_->start(inherited_fd); }
+
+int AdminServer::listening_fd() const { return impl_->listening_fd(); }
 
 void AdminServer::stop() { impl_->stop(); }
 

@@ -57,8 +57,12 @@ public:
     // Binds and listens, then serves from a thread of its own (named sy-admin); connections are
     // accepted as soon as this returns. Throws std::runtime_error with a one-line message on a bad
     // address or a failed bind ("metrics listen 127.0.0.1:9464: Address already in use").
-    // Control thread; at most once.
-    void start();
+    // Control thread; at most once. `inherited_fd`: a listening socket passed by the process
+    // this one replaces (binary upgrade), used instead of binding; the server owns it then.
+    void start(int inherited_fd = -1);
+
+    // Control thread, after start(): the listening socket, for a binary upgrade to pass on.
+    int listening_fd() const;
 
     // Closes the listener and every connection and joins the thread. Idempotent. Control thread.
     void stop();

@@ -17,6 +17,7 @@
 #include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
 #include "core/metrics/Counter.hpp"
+#include "core/net/Address.hpp"
 #include "core/net/AddressHash.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/ListenerContext.hpp"
@@ -145,6 +146,53 @@ void Listener::open() {
         }
         acceptors_.push_back(std::make_unique<Acceptor>(*this, loops_.at(i), fd, ctx_));
     }
+}
+
+void Listener::adopt(std::vector<int> fds) {
+    const auto& o = ctx_->options;
+    const bool want_unix = o.protocol == ListenerProtocol::unix_stream;
+    auto refuse = [&](int fd, const std::string& why) {
+        for (int f : fds) ::close(f);
+        acceptors_.clear();
+        throw std::runtime_error("listener " + o.name + ": the socket passed for it (fd " + std::to_string(fd) +
+                                 ") " + why);
+    };
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        const int fd = fds[i];
+        int type = 0, listening = 0;
+        socklen_t len = sizeof type;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) refuse(fd, "is not a socket");
+        len = sizeof listening;
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+        if (type != SOCK_STREAM || !listening) refuse(fd, "is not a listening stream socket");
+        SocketAddress bound;
+        bound.length = sizeof bound.storage;
+        ::getsockname(fd, bound.data(), &bound.length);
+        if ((bound.family() == AF_UNIX) != want_unix)
+            refuse(fd, std::string("is ") + (want_unix ? "not a unix socket" : "a unix socket, not TCP"));
+        int flags = ::fcntl(fd, F_GETFL);
+        ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (i == 0) {
+            bound_address_ = bound.to_string();
+            std::string error;
+            auto configured = want_unix ? parse_unix_path(o.listen, &error)
+                                        : parse_address(o.listen, &error, /*allow_port_zero=*/true);
+            const bool port_zero = configured && !configured->is_unix() && configured->port == 0;
+            if (configured && !port_zero && configured->to_string() != bound_address_)
+                spdlog::warn("listener {}: the passed socket is bound to {}, not {} as configured; using it", o.name,
+                             bound_address_, configured->to_string());
+        }
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i)
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, loops_.at(i % loops_.size()), fds[i], ctx_));
+}
+
+std::vector<int> Listener::listening_fds() const {
+    std::vector<int> out;
+    for (const auto& a : acceptors_)
+        if (a->fd >= 0) out.push_back(a->fd);
+    return out;
 }
 
 void Listener::start_accepting() {

@@ -34,6 +34,18 @@ public:
     // one line naming the listener, address and cause ("listener web: bind 0.0.0.0:80:
     // Address already in use").
     void open();
+    // Control thread, before start_accepting(), instead of open(): takes over `fds`, listening
+    // sockets passed by systemd (socket activation) or by the process this one replaces (binary
+    // upgrade); the listener owns them from here. Each must be a listening stream socket of the
+    // listener's kind (TCP for tcp, AF_UNIX for unix), or std::runtime_error names the listener
+    // and the problem. A socket bound elsewhere than `listen` says is used all the same, with a
+    // warning: whoever passed it decided the address. Socket i is accepted on loop i % loops.
+    void adopt(std::vector<int> fds);
+    // Control thread, binary upgrade: another process accepts on this socket file now; do not
+    // unlink it when this listener stops.
+    void keep_socket_file() { unix_path_.clear(); }
+    // Control thread: the listening sockets, for a binary upgrade to pass on (still owned here).
+    std::vector<int> listening_fds() const;
     // Control thread: queues the first accept on every accepting loop.
     void start_accepting();
     // Any thread, while the loops run: stops accepting and closes the listening sockets (on their loops when they

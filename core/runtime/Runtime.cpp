@@ -1,6 +1,7 @@
 #include "core/runtime/Runtime.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -277,14 +278,27 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
 }
 
-void Runtime::start() {
+void Runtime::start(InheritedSockets inherited) {
     if (started_) return;
-    for (auto& l : listeners_) l->open();
+    for (auto& l : listeners_) {
+        std::vector<int> fds = inherited.take(l->name());
+        if (fds.empty()) {
+            l->open();
+        } else {
+            l->adopt(std::move(fds));
+            spdlog::info("listener {}: took over its socket(s) from {}", l->name(), inherited.origin);
+        }
+    }
     if (exposition_) {
         admin_server_ = std::make_unique<admin::AdminServer>(*exposition_, [this] { return health(); },
                                                              options().metrics.listen, options().metrics.path);
-        admin_server_->start();
+        std::vector<int> admin_fds = inherited.take(admin_socket_name);
+        for (std::size_t i = 1; i < admin_fds.size(); ++i) ::close(admin_fds[i]);
+        admin_server_->start(admin_fds.empty() ? -1 : admin_fds.front());
     }
+    for (const auto& name : inherited.names())
+        spdlog::warn("no listener is named {}: closing the socket(s) {} passed for it", name, inherited.origin);
+
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();
     started_ = true;
@@ -345,6 +359,25 @@ void Runtime::stop() {
     loops_.reset();
     retired_.clear();
     current_.reset();
+}
+
+std::vector<std::pair<std::string, std::vector<int>>> Runtime::listening_sockets() const {
+    std::vector<std::pair<std::string, std::vector<int>>> out;
+    for (const auto& l : listeners_) out.emplace_back(l->name(), l->listening_fds());
+    if (admin_server_ && admin_server_->listening_fd() >= 0)
+        out.emplace_back(admin_socket_name, std::vector<int>{admin_server_->listening_fd()});
+    return out;
+}
+
+void Runtime::hand_over() {
+    phase_.store(Phase::draining);
+    // The sockets live on in the new process: close this process's copies without unlinking a
+    // unix socket file the new process now accepts on, and let the admin port go with them.
+    for (auto& l : listeners_) {
+        l->keep_socket_file();
+        l->stop_accepting();
+    }
+    if (admin_server_) admin_server_->stop();
 }
 
 ReloadOutcome Runtime::reload(const Options& next) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/net/InheritedSockets.hpp"
 #include "core/options/ConfigError.hpp"
 #include "core/options/Options.hpp"
 
@@ -60,9 +61,20 @@ public:
 
     ~Runtime();
 
-    // Control thread, once. Binds every listener and the admin endpoint, then starts the
-    // loops. Throws std::runtime_error with one line naming what failed.
-    void start();
+    // Control thread, once. Binds every listener (or adopts the sockets `inherited` holds for
+    // its name: systemd socket activation, a binary upgrade) and the admin endpoint, then starts
+    // the loops. Sockets no listener claims are closed with a warning. Throws
+    // std::runtime_error with one line naming what failed.
+    void start(InheritedSockets inherited = {});
+
+    // Control thread: every listener's listening sockets by listener name, and the admin
+    // endpoint's as admin_socket_name (still owned here), for a binary upgrade to pass on.
+    std::vector<std::pair<std::string, std::vector<int>>> listening_sockets() const;
+    static constexpr const char* admin_socket_name = "@admin";
+    // Control thread, binary upgrade: the new process accepts on the sockets now. Closes this
+    // process's copies (no unlink of unix socket files) and the admin endpoint; open sessions
+    // go on and drain as after stop_accepting().
+    void hand_over();
 
     // Control thread, after start(): applies `next` without dropping anything (HAProxy's and
     // nginx's reload): new listeners bind and accept; removed ones stop accepting and their

@@ -123,7 +123,8 @@ class Metrics:
 class Daemon:
     """One switchyard process with a config written from a YAML string."""
 
-    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None, config_path=None):
+    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None, config_path=None,
+                 binary=None):
         self.dir = tempfile.mkdtemp(prefix="swy-")
         if config_path:  # the caller has laid the file out (a symlink into a ConfigMap-like tree)
             self.config = config_path
@@ -142,7 +143,7 @@ class Daemon:
         if env:
             e.update(env)
         self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "--config", self.config, *extra_args], stdout=self.log_file,
+        self.proc = subprocess.Popen([binary or BIN, "--config", self.config, *extra_args], stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=e)
         self.addresses = {}
         self.metrics_url = None

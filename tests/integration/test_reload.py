@@ -325,7 +325,7 @@ listeners:
             return [m for m in n if m == "WATCHDOG=1"]
         d.read_notifications(lambda n: len(pings(n)) >= 3)
         start = len(d.log())
-        d.signal(signal.SIGUSR2)  # wedges loop 0 for 3 s
+        d.signal(signal.SIGUSR1)  # test hook: wedges loop 0 for 3 s
         wait_until(lambda: "a loop has not ticked" in d.log()[start:], what="the watchdog noticing")
         before = len(pings(d.notifications))
         assert before >= 3

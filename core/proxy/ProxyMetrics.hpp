@@ -13,7 +13,9 @@ class Histogram;
 namespace switchyard {
 
 enum class CodecErrorReason : std::uint8_t { malformed, too_large, encode_failed, count };
-enum class ConnectFailureReason : std::uint8_t { refused, timeout, unreachable, other, count };
+enum class ConnectFailureReason : std::uint8_t {
+    refused, timeout, unreachable, not_found, permission_denied, other, count
+};
 
 struct ListenerMetrics {
     metrics::Gauge* connections_active = nullptr;
@@ -52,6 +54,8 @@ constexpr const char* to_string(ConnectFailureReason r) {
         case ConnectFailureReason::refused: return "refused";
         case ConnectFailureReason::timeout: return "timeout";
         case ConnectFailureReason::unreachable: return "unreachable";
+        case ConnectFailureReason::not_found: return "not_found";
+        case ConnectFailureReason::permission_denied: return "permission_denied";
         default: return "other";
     }
 }

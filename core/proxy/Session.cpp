@@ -18,6 +18,7 @@
 #include "core/metrics/Counter.hpp"
 #include "core/metrics/Gauge.hpp"
 #include "core/metrics/Histogram.hpp"
+#include "core/proxy/ConnectFailure.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/UpstreamPool.hpp"
@@ -200,10 +201,7 @@ void Session::on_connected(int error) {
         start_relay();
         return;
     }
-    ConnectFailureReason reason = ConnectFailureReason::other;
-    if (connect_timed_out_ || error == ETIMEDOUT) reason = ConnectFailureReason::timeout;
-    else if (error == ECONNREFUSED || error == ENOENT) reason = ConnectFailureReason::refused;
-    else if (error == EHOSTUNREACH || error == ENETUNREACH) reason = ConnectFailureReason::unreachable;
+    const ConnectFailureReason reason = connect_failure_reason(error, connect_timed_out_);
     std::string message = connect_timed_out_ ? std::string("connect timeout") : std::string(std::strerror(error));
     ep.active.fetch_sub(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(reason)], loop_.index());

@@ -32,7 +32,8 @@ MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
     upstream_attempts_ = &r.counter("switchyard_upstream_connect_attempts_total",
                                     "Connection attempts to the upstream endpoint.", {"upstream", "endpoint"});
     upstream_failures_ = &r.counter("switchyard_upstream_connect_failures_total",
-                                    "Failed connection attempts, by reason (refused, timeout, unreachable, other).",
+                                    "Failed connection attempts, by reason (refused, timeout, unreachable, not_found, "
+                                    "permission_denied, other).",
                                     {"upstream", "endpoint", "reason"});
     upstream_connect_duration_ = &r.histogram(
         "switchyard_upstream_connect_duration_seconds", "Time to establish a connection to the endpoint.",

@@ -208,8 +208,8 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
             SocketAddress p;
             std::memcpy(&p.storage, peer, peer_len);
             p.length = peer_len;
-            spdlog::warn("listener {}: max_connections {} reached, rejected {}{}", o.name, o.max_connections,
-                         p.to_string(),
+            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name, p.to_string(),
+                         o.max_connections,
                          suppressed ? fmt::format(" ({} more rejections not logged)", suppressed) : "");
         }
         ::close(fd);

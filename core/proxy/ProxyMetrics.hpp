@@ -27,7 +27,9 @@ struct ListenerMetrics {
     metrics::Counter* frames_received = nullptr; // decoded from clients
     metrics::Counter* frames_sent = nullptr;     // encoded to clients
     metrics::Counter* idle_timeouts = nullptr;
-    // [side][reason]: side 0 = the client codec, 1 = the upstream codec (labels listener, codec, reason)
+    // [side][reason]: side 0 = the client codec, 1 = the upstream codec (labels listener, side,
+    // codec, reason). Decode errors count against the side that sent the bytes, encode failures
+    // against the side the frame was being written to.
     metrics::Counter* codec_errors[2][static_cast<int>(CodecErrorReason::count)] = {};
 };
 

@@ -58,7 +58,8 @@ void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, s
     SessionPtr s(new Session(loop, ctx, fd, family, client_ip_hash));
     intrusive_ptr_add_ref(s.get());  // the open session's reference on itself, dropped by close()
     if (int err = loop.poller().add(fd, &s->sides_[0])) {
-        spdlog::error("listener {}: cannot watch an accepted socket: {}", ctx.options.name, std::strerror(err));
+        spdlog::error("listener {}: {}: cannot watch the accepted socket: {}", ctx.options.name, s->side_text(0),
+                      std::strerror(err));
         s->close();
     } else if (s->echo()) {
         s->start_relay();
@@ -135,7 +136,8 @@ void Session::connect_next() {
     tried_ |= std::uint64_t{1} << (idx % 64);
     endpoint_ = static_cast<std::int32_t>(idx);
     auto& ep = pool.endpoint(idx);
-    const SocketAddress& addr = ep.resolved[attempts_ % ep.resolved.size()];
+    resolved_ = static_cast<std::uint16_t>(attempts_ % ep.resolved.size());
+    const SocketAddress& addr = ep.resolved[resolved_];
     ++attempts_;
     ep.active.fetch_add(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_attempts, loop_.index());
@@ -206,8 +208,8 @@ void Session::on_connected(int error) {
     ep.active.fetch_sub(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(reason)], loop_.index());
     pool.report_failure(static_cast<std::size_t>(endpoint_));
-    spdlog::debug("listener {}: upstream {} endpoint {}: attempt {} failed: {}", ctx_.options.name, pool.name(),
-                  ep.label, attempts_, message);
+    const std::string upstream = side_text(1);
+    spdlog::debug("listener {}: {}: connect attempt {} failed: {}", ctx_.options.name, upstream, attempts_, message);
     if (sides_[1].fd >= 0) {
         ::close(sides_[1].fd);  // also leaves the poller
         sides_[1].fd = -1;
@@ -220,8 +222,9 @@ void Session::on_connected(int error) {
     inc(ctx_.metrics.rejected_upstream_unavailable, loop_.index());
     std::uint64_t suppressed = 0;
     if (ctx_.error_log.allow(&suppressed))
-        spdlog::warn("listener {}: client {}: upstream {} unavailable after {} connect attempt(s), last to {}: {}{}",
-                     ctx_.options.name, peer_text(), pool.name(), attempts_, ep.label, message,
+        spdlog::warn("listener {}: {}: connect failed: {}; upstream {} unavailable after {} connect attempt(s), "
+                     "closing the client{}",
+                     ctx_.options.name, upstream, message, pool.name(), attempts_,
                      suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
     close();
 }
@@ -364,7 +367,7 @@ Session::Step Session::read(int d, bool* drained) {
     }
     if (would_block(errno)) return Step::blocked;
     if (errno == EINTR) return Step::progressed;
-    spdlog::debug("listener {}: {} read error: {}", ctx_.options.name, d == 0 ? "client" : "upstream",
+    spdlog::debug("listener {}: {}: read error: {}", ctx_.options.name, side_text(source_side(d)),
                   std::strerror(errno));
     return Step::failed;
 }
@@ -463,8 +466,8 @@ Session::Step Session::flush(int d) {
         }
     }
     if (n < 0 && (would_block(errno) || errno == EINTR)) return Step::blocked;
-    spdlog::debug("listener {}: write to {} failed: {}", ctx_.options.name,
-                  d == 0 && !echo() ? "upstream" : "client", n < 0 ? std::strerror(errno) : "no progress");
+    spdlog::debug("listener {}: {}: write failed: {}", ctx_.options.name, side_text(destination_side(d)),
+                  n < 0 ? std::strerror(errno) : "no progress");
     return Step::failed;
 }
 
@@ -512,17 +515,17 @@ void Session::count_written(int d, std::size_t n) {
 }
 
 void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
-    // Which side's codec failed: decoding reads the source's framing, encoding writes the
-    // destination's. Echo has only the client side.
-    bool source_side = reason != CodecErrorReason::encode_failed;
-    int side = echo() ? 0 : (source_side ? d : 1 - d);
+    // Which side's codec failed (the metric's `side` and the address logged): decoding reads
+    // the source's framing, encoding writes the destination's. Echo has only the client side.
+    const bool decoding = reason != CodecErrorReason::encode_failed;
+    const int side = decoding ? source_side(d) : destination_side(d);
     inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
-    const Codec* c = source_side ? decoder(d) : encoder(d);
+    const Codec* c = decoding ? decoder(d) : encoder(d);
     std::uint64_t suppressed = 0;
     if (ctx_.error_log.allow(&suppressed))
-        spdlog::warn("listener {}: codec {}: {} frame from {} {}: {}; closing the connection{}", ctx_.options.name,
-                     c ? c->name() : std::string("?"), to_string(reason), d == 0 ? "client" : "upstream",
-                     peer_text(), text,
+        spdlog::warn("listener {}: {}: codec {}: {} frame{}: {}; closing the connection{}", ctx_.options.name,
+                     side_text(side), c ? c->name() : std::string("?"), to_string(reason),
+                     decoding ? "" : (d == 0 ? " from the client" : " from the upstream"), text,
                      suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
     close();
 }
@@ -534,18 +537,23 @@ void Session::check_idle(SteadyTime now) {
     if (limit.count() <= 0 || closed_ || connecting_) return;
     if (now - last_activity_ < limit) return;
     inc(ctx_.metrics.idle_timeouts, loop_.index());
-    spdlog::debug("listener {}: client {}: idle for {} ms, closing", ctx_.options.name, peer_text(),
+    spdlog::debug("listener {}: {}: idle for {} ms, closing", ctx_.options.name, side_text(echo() ? 0 : 1),
                   std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count());
     close();
 }
 
 void Session::force_close() { close(); }
 
-std::string Session::peer_text() {
+std::string Session::side_text(int side) {
     SocketAddress sa;
     sa.length = sizeof sa.storage;
-    if (::getpeername(sides_[0].fd, sa.data(), &sa.length) != 0) return "(gone)";
-    return sa.to_string();
+    std::string client = "client " + (::getpeername(sides_[0].fd, sa.data(), &sa.length) == 0 ? sa.to_string()
+                                                                                                : std::string("(gone)"));
+    if (side == 0 || echo() || endpoint_ < 0) return client;
+    const UpstreamEndpoint& ep = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_));
+    std::string address = ep.resolved[resolved_].to_string();
+    if (address != ep.label) address = ep.label + " (" + address + ")";  // a host name and what it resolved to
+    return "upstream " + upstream_pool_->name() + " " + address + " for " + client;
 }
 
 void Session::close() {

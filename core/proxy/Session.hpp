@@ -108,7 +108,10 @@ private:
     void codec_error(int d, CodecErrorReason reason, const char* text);
 
     void close();
-    std::string peer_text();
+    // For log lines: "client 127.0.0.1:45884", or for side 1 "upstream b 127.0.0.1:9000 for
+    // client 127.0.0.1:45884" (the side a line is about and that side's address, then the client
+    // it serves). Before close() only: it reads the client socket's peer address.
+    std::string side_text(int side);
 
     EventLoop& loop_;
     ListenerContext& ctx_;
@@ -123,6 +126,7 @@ private:
     std::uint32_t refs_ = 0;
     std::int32_t endpoint_ = -1;             // index in the upstream pool, -1 = none
     std::uint16_t attempts_ = 0;
+    std::uint16_t resolved_ = 0;             // which of the endpoint's resolved addresses endpoint_ uses
     bool connecting_ = false;
     bool connect_timed_out_ = false;
     bool closed_ = false;

@@ -159,8 +159,9 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
         ctx->block_size = data_block_size(l);
         ctx->max_raw_block_size = std::max<std::size_t>(l.max_buffer_size, ctx->block_size);
         if (rt->catalogue_)
-            ctx->metrics = rt->catalogue_->listener(l.name, ctx->client_codec ? ctx->client_codec->name() : "",
-                                                    ctx->upstream_codec ? ctx->upstream_codec->name() : "");
+            ctx->metrics = rt->catalogue_->listener(
+                l.name, ctx->client_codec ? ctx->client_codec->name() : "",
+                ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
         if (l.idle_timeout.count() > 0 && (shortest_idle.count() == 0 || l.idle_timeout < shortest_idle))
             shortest_idle = l.idle_timeout;
         rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));

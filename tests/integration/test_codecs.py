@@ -197,7 +197,58 @@ listeners:
                 frame = struct.pack(">H", 12) + b"ok"
         good.sendall(frame)
         assert recv_exact(good, len(frame)) == frame
-        wait_until(lambda: d.metric("switchyard_codec_errors_total", listener="e", codec=codec, reason=reason) == 1,
+        wait_until(lambda: d.metric("switchyard_codec_errors_total", listener="e", side="client", codec=codec,
+                                    reason=reason) == 1,
                    what="codec error counted")
-        log = d.log()
-        assert f"listener e: codec {codec}: {reason} frame from client 127.0.0.1:" in log
+        client_port = victim.getsockname()[1]
+        assert f"listener e: client 127.0.0.1:{client_port}: codec {codec}: {reason} frame: " in d.log()
+        # A handler listener has no upstream side to blame.
+        assert not [k for k in d.metrics().samples if k[0] == "switchyard_codec_errors_total" and
+                    ("side", "upstream") in k[1]]
+
+
+class FloodingBackend:
+    """Accepts one connection and sends `payload` on it at once, then holds it open."""
+
+    def __init__(self, payload):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.payload = payload
+        self.conns = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        c, _ = self.sock.accept()
+        self.conns.append(c)
+        c.sendall(self.payload)
+
+    def close(self):
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def test_a_bad_frame_from_the_upstream_names_the_upstream_and_its_address():
+    # 100,000 bytes with no newline against line's default max_frame (64KiB): too large, and
+    # the upstream's fault. The log and the metric say so, with the upstream's address, not the
+    # client's.
+    backend = FloodingBackend(b"x" * 100000)
+    with Daemon(f"""
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: b, endpoints: [{backend.address}]}}
+listeners:
+  - {{name: p, listen: 127.0.0.1:0, upstream: b, codec: {{plugin: line}}}}
+""") as d:
+        s = d.client("p")
+        assert s.recv(100) == b""
+        client = "127.0.0.1:%d" % s.getsockname()[1]
+        wait_until(lambda: d.metric("switchyard_codec_errors_total", listener="p", side="upstream", codec="line",
+                                    reason="too_large") == 1, what="codec error counted against the upstream")
+        assert d.metric("switchyard_codec_errors_total", listener="p", side="client", codec="line",
+                        reason="too_large") == 0
+        line = next(l for l in d.log().splitlines() if "too_large" in l)
+        assert f"listener p: upstream b {backend.address} for client {client}: codec line: too_large frame: " in line
+    backend.close()

@@ -179,16 +179,18 @@ void Listener::on_acceptable(Acceptor& a) {
         if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
             // Out of descriptors: pending connections stay in the backlog; retry shortly rather
             // than spin on a socket that stays readable.
-            std::uint64_t suppressed = 0;
-            if (ctx_.reject_log.allow(&suppressed))
-                spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms)", ctx_.options.name,
-                              std::strerror(e));
+            std::string note;
+            if (ctx_.logs.allow(ListenerEvent::accept_error, &note))
+                spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms){}", ctx_.options.name,
+                              std::strerror(e), note);
             a.pause.arm_after(std::chrono::milliseconds(100));
             return;
         }
         // Unexpected: log it and try again after the back-off, as edge-triggered readiness
         // would not be reported again for connections already queued.
-        spdlog::error("listener {}: accept: {}", ctx_.options.name, std::strerror(e));
+        std::string note;
+        if (ctx_.logs.allow(ListenerEvent::accept_error, &note))
+            spdlog::error("listener {}: accept: {}{}", ctx_.options.name, std::strerror(e), note);
         a.pause.arm_after(std::chrono::milliseconds(100));
         return;
     }
@@ -203,14 +205,13 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
         ctx_.active.fetch_sub(1, std::memory_order_relaxed);
         // Counted before the close, so whoever sees the close also sees it counted.
         if (ctx_.metrics.rejected_max_connections) ctx_.metrics.rejected_max_connections->inc(a.loop.index());
-        std::uint64_t suppressed = 0;
-        if (ctx_.reject_log.allow(&suppressed)) {
+        std::string note;
+        if (ctx_.logs.allow(ListenerEvent::rejected, &note)) {
             SocketAddress p;
             std::memcpy(&p.storage, peer, peer_len);
             p.length = peer_len;
             spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name, p.to_string(),
-                         o.max_connections,
-                         suppressed ? fmt::format(" ({} more rejections not logged)", suppressed) : "");
+                         o.max_connections, note);
         }
         ::close(fd);
         return;

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "core/logging/LogRateLimiter.hpp"
+#include "core/proxy/ListenerLogs.hpp"
 #include "core/options/Options.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
@@ -24,8 +24,7 @@ struct ListenerContext {
     std::size_t block_size = 16 * 1024;  // relay buffer size incl. framing scratch space
     std::size_t max_raw_block_size = 64 * 1024;  // how far a raw direction's buffer may grow
     ListenerMetrics metrics;
-    LogRateLimiter reject_log;  // max_connections rejections
-    LogRateLimiter error_log;   // codec errors, upstream failures
+    ListenerLogs logs;  // rate-limited warnings, summarised by loop 0's tick
     // Accept path and session close only (any thread): enforces max_connections.
     alignas(64) std::atomic<std::int64_t> active{0};
 };

@@ -220,12 +220,11 @@ void Session::on_connected(int error) {
         return;
     }
     inc(ctx_.metrics.rejected_upstream_unavailable, loop_.index());
-    std::uint64_t suppressed = 0;
-    if (ctx_.error_log.allow(&suppressed))
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
         spdlog::warn("listener {}: {}: connect failed: {}; upstream {} unavailable after {} connect attempt(s), "
                      "closing the client{}",
-                     ctx_.options.name, upstream, message, pool.name(), attempts_,
-                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+                     ctx_.options.name, upstream, message, pool.name(), attempts_, note);
     close();
 }
 
@@ -521,12 +520,11 @@ void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
     const int side = decoding ? source_side(d) : destination_side(d);
     inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
     const Codec* c = decoding ? decoder(d) : encoder(d);
-    std::uint64_t suppressed = 0;
-    if (ctx_.error_log.allow(&suppressed))
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::codec_error, &note))
         spdlog::warn("listener {}: {}: codec {}: {} frame{}: {}; closing the connection{}", ctx_.options.name,
                      side_text(side), c ? c->name() : std::string("?"), to_string(reason),
-                     decoding ? "" : (d == 0 ? " from the client" : " from the upstream"), text,
-                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+                     decoding ? "" : (d == 0 ? " from the client" : " from the upstream"), text, note);
     close();
 }
 
@@ -537,8 +535,12 @@ void Session::check_idle(SteadyTime now) {
     if (limit.count() <= 0 || closed_ || connecting_) return;
     if (now - last_activity_ < limit) return;
     inc(ctx_.metrics.idle_timeouts, loop_.index());
-    spdlog::debug("listener {}: {}: idle for {} ms, closing", ctx_.options.name, side_text(echo() ? 0 : 1),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count());
+    // At info: otherwise the client sees a close nobody can explain.
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::idle_timeout, &note))
+        spdlog::info("listener {}: {}: no traffic for {} ms (idle_timeout); closing the connection{}",
+                     ctx_.options.name, side_text(echo() ? 0 : 1),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count(), note);
     close();
 }
 

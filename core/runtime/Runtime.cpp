@@ -194,6 +194,9 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     if (m.connections_active) m.connections_active->set(loop, static_cast<double>(hosted));
     std::uint64_t tick = ++ticks_[loop];
     spdlog::debug("loop {}: tick {}: {} connections, lag {:.3f} ms", loop, tick, hosted, lag_seconds * 1000);
+    // Loop 0 summarises every rate-limited burst of log lines that has ended since its last tick.
+    if (loop == 0)
+        for (auto& c : contexts_) c->logs.summarise_ended_bursts(c->options.name);
     // One loop writes the summary, every log_every ticks, from counts any thread may read.
     if (loop == 0 && options_.log_every > 0 && tick % options_.log_every == 0 && spdlog::should_log(spdlog::level::info)) {
         std::string per_listener, per_loop;

@@ -1,8 +1,9 @@
 #pragma once
 // The rate-limited log lines of one listener: one limiter per kind of event, so a flood of one
 // kind (rejected connections) cannot hide another (bad frames), and every burst that was held
-// back is summarised with its kind once it is over ("...and 39 more connections rejected
+// back is summarised with its kind once it is over ("...and 30 more connections rejected
 // (max_connections) in the last second"), instead of waiting for the next event of that kind.
+// Each kind lets through up to 10 lines a second.
 // Any thread: the limiters are relaxed atomics, spdlog is thread-safe.
 #include <cstdint>
 #include <string>

@@ -84,6 +84,6 @@ listeners:
         # Every rejection is accounted for: one line each, plus the ones it or the summary count.
         noted = sum(int(m) for l in lines for m in re.findall(r"\((\d+) more connections rejected", l))
         assert len(lines) + noted + int(summary.group(1)) == 40
-        assert len(lines) < 5  # not a line per rejection
+        assert len(lines) <= 10  # at most 10 lines a second, not a line per rejection
         for s in burst:
             s.close()

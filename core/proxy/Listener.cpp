@@ -17,7 +17,7 @@
 #include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
 #include "core/metrics/Counter.hpp"
-#include "core/net/AddressHash.hpp"
+#include "core/net/PeerAddress.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/Session.hpp"
@@ -206,26 +206,24 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
         // Counted before the close, so whoever sees the close also sees it counted.
         if (ctx_.metrics.rejected_max_connections) ctx_.metrics.rejected_max_connections->inc(a.loop.index());
         std::string note;
-        if (ctx_.logs.allow(ListenerEvent::rejected, &note)) {
-            SocketAddress p;
-            std::memcpy(&p.storage, peer, peer_len);
-            p.length = peer_len;
-            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name, p.to_string(),
-                         o.max_connections, note);
-        }
+        if (ctx_.logs.allow(ListenerEvent::rejected, &note))
+            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name,
+                         PeerAddress::from(peer, static_cast<socklen_t>(peer_len)).to_string(), o.max_connections,
+                         note);
         ::close(fd);
         return;
     }
-    std::uint64_t hash = hash_peer_ip(peer, static_cast<socklen_t>(peer_len));
-    std::size_t target = balancer_.pick(hash);
+    const PeerAddress client = PeerAddress::from(peer, static_cast<socklen_t>(peer_len));
+    std::size_t target = balancer_.pick(client.ip_hash());
     EventLoop& loop = loops_.at(target);
     loop.add_load(1);
-    int family = peer->sa_family == AF_UNSPEC ? AF_UNIX : peer->sa_family;
     if (&loop == &a.loop) {
-        Session::start(loop, ctx_, fd, family, hash);
+        Session::start(loop, ctx_, fd, client);
     } else {
         ListenerContext* ctx = &ctx_;
-        loop.post([&loop, ctx, fd, family, hash] { Session::start(loop, *ctx, fd, family, hash); });
+        auto hand_over = [&loop, ctx, fd, client] { Session::start(loop, *ctx, fd, client); };
+        static_assert(sizeof hand_over <= LoopTask::kInline, "a hand-over must not allocate");
+        loop.post(std::move(hand_over));
     }
 }
 

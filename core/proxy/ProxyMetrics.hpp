@@ -12,7 +12,9 @@ class Histogram;
 
 namespace switchyard {
 
-enum class CodecErrorReason : std::uint8_t { malformed, too_large, encode_failed, count };
+// Why a frame could not be relayed. truncated: the stream ended (FIN or reset) inside a frame,
+// whose bytes were dropped; the other reasons close the connection.
+enum class CodecErrorReason : std::uint8_t { malformed, too_large, encode_failed, truncated, count };
 enum class ConnectFailureReason : std::uint8_t {
     refused, timeout, unreachable, not_found, permission_denied, other, count
 };
@@ -47,6 +49,7 @@ constexpr const char* to_string(CodecErrorReason r) {
         case CodecErrorReason::malformed: return "malformed";
         case CodecErrorReason::too_large: return "too_large";
         case CodecErrorReason::encode_failed: return "encode_failed";
+        case CodecErrorReason::truncated: return "truncated";
         default: return "unknown";
     }
 }

@@ -54,8 +54,8 @@ std::size_t scratch_for(const Codec* enc) {
 
 }  // namespace
 
-void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash) {
-    SessionPtr s(new Session(loop, ctx, fd, family, client_ip_hash));
+void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client) {
+    SessionPtr s(new Session(loop, ctx, fd, client));
     intrusive_ptr_add_ref(s.get());  // the open session's reference on itself, dropped by close()
     if (int err = loop.poller().add(fd, &s->sides_[0])) {
         spdlog::error("listener {}: {}: cannot watch the accepted socket: {}", ctx.options.name, s->side_text(0),
@@ -68,19 +68,19 @@ void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, s
     }
 }
 
-Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash)
+Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client)
     : loop_(loop),
       ctx_(ctx),
       upstream_pool_(ctx.upstream),
       connect_timer_(loop.timers(), [this] { on_connect_timeout(); }),
-      client_ip_hash_(client_ip_hash),
+      client_(client),
       last_activity_(loop.now()) {
     for (int i = 0; i < 2; ++i) {
         sides_[i].session = this;
         sides_[i].index = static_cast<std::uint8_t>(i);
     }
     sides_[0].fd = fd;
-    if (family != AF_UNIX) {
+    if (client.family() != AF_UNIX) {
         int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
@@ -132,7 +132,7 @@ void Session::on_side_events(int side, std::uint32_t events) {
 void Session::connect_next() {
     if (closed_) return;
     auto& pool = *upstream_pool_;
-    std::size_t idx = pool.pick(loop_.index(), client_ip_hash_, tried_);
+    std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried_);
     tried_ |= std::uint64_t{1} << (idx % 64);
     endpoint_ = static_cast<std::int32_t>(idx);
     auto& ep = pool.endpoint(idx);
@@ -264,6 +264,7 @@ void Session::pump(int d) {
             if (s == Step::progressed) continue;
         }
         if (dir.eof) {
+            count_truncated_frame(d);
             finish_direction(d);
             return;
         }
@@ -274,6 +275,7 @@ void Session::pump(int d) {
             return;
         }
         if (s == Step::failed) {
+            count_truncated_frame(d);  // a reset ends the stream too
             close();
             return;
         }
@@ -528,6 +530,21 @@ void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
     close();
 }
 
+// The source's stream ended (FIN or reset) with part of a frame read. That part can never be
+// relayed as a frame: count and log it rather than let it vanish without a trace. The
+// connection itself ends as it would have.
+void Session::count_truncated_frame(int d) {
+    const Direction& dir = dirs_[d];
+    if (!framed(d) || dir.read_end <= dir.parse_pos) return;
+    const int side = source_side(d);
+    inc(ctx_.metrics.codec_errors[side][static_cast<int>(CodecErrorReason::truncated)], loop_.index());
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::codec_error, &note))
+        spdlog::warn("listener {}: {}: codec {}: truncated frame: the stream ended inside a frame; its {} byte(s) "
+                     "were dropped{}",
+                     ctx_.options.name, side_text(side), decoder(d)->name(), dir.read_end - dir.parse_pos, note);
+}
+
 // ---- housekeeping ---------------------------------------------------------------------------
 
 void Session::check_idle(SteadyTime now) {
@@ -547,10 +564,7 @@ void Session::check_idle(SteadyTime now) {
 void Session::force_close() { close(); }
 
 std::string Session::side_text(int side) {
-    SocketAddress sa;
-    sa.length = sizeof sa.storage;
-    std::string client = "client " + (::getpeername(sides_[0].fd, sa.data(), &sa.length) == 0 ? sa.to_string()
-                                                                                                : std::string("(gone)"));
+    std::string client = "client " + client_.to_string();
     if (side == 0 || echo() || endpoint_ < 0) return client;
     const UpstreamEndpoint& ep = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_));
     std::string address = ep.resolved[resolved_].to_string();

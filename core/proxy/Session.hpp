@@ -16,6 +16,7 @@
 #include "core/loop/LoopSession.hpp"
 #include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
+#include "core/net/PeerAddress.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard {
@@ -27,9 +28,9 @@ class UpstreamPool;
 
 class Session final : public LoopSession {
 public:
-    // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket of
-    // address family `family`; the listener has already counted it in ctx.active and loop load.
-    static void start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
+    // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket from
+    // `client`; the listener has already counted it in ctx.active and loop load.
+    static void start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client);
 
     void check_idle(SteadyTime now) override;  // loop thread only
     void force_close() override;               // loop thread only
@@ -69,7 +70,7 @@ private:
         void on_poll_events(std::uint32_t events) override { session->on_side_events(index, events); }
     };
 
-    Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
+    Session(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client);
     ~Session() override;
 
     bool echo() const { return upstream_pool_ == nullptr; }
@@ -106,11 +107,12 @@ private:
     void count_read(int d, std::size_t n);
     void count_written(int d, std::size_t n);
     void codec_error(int d, CodecErrorReason reason, const char* text);
+    void count_truncated_frame(int d);
 
     void close();
     // For log lines: "client 127.0.0.1:45884", or for side 1 "upstream b 127.0.0.1:9000 for
     // client 127.0.0.1:45884" (the side a line is about and that side's address, then the client
-    // it serves). Before close() only: it reads the client socket's peer address.
+    // it serves).
     std::string side_text(int side);
 
     EventLoop& loop_;
@@ -119,7 +121,7 @@ private:
     Side sides_[2];
     Direction dirs_[2];
     LoopTimer connect_timer_;  // armed only while connecting
-    std::uint64_t client_ip_hash_;
+    PeerAddress client_;                     // as accepted: log lines name it even after a reset
     std::uint64_t tried_ = 0;                // endpoints tried (bit i%64)
     SteadyTime last_activity_;
     SteadyTime connect_started_;

@@ -22,8 +22,9 @@ MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
     listener_frames_sent_ = &r.counter("switchyard_listener_frames_sent_total", "Frames sent to clients.",
                                        {"listener"});
     codec_errors_ = &r.counter("switchyard_codec_errors_total",
-                               "Connections closed for a bad frame, by the side whose codec failed (client, "
-                               "upstream), codec and reason (malformed, too_large, encode_failed).",
+                               "Frames that could not be relayed, by the side whose codec failed (client, "
+                               "upstream), codec and reason: malformed, too_large, encode_failed (each closes "
+                               "the connection), truncated (the stream ended inside a frame, which was dropped).",
                                {"listener", "side", "codec", "reason"});
     idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
                                 "Connections closed after idle_timeout without traffic.", {"listener"});

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from harness import SANITIZED, Daemon, EchoBackend, recv_exact, wait_until
+from harness import SANITIZED, Daemon, EchoBackend, recv_all, recv_exact, wait_until
 
 FRAMES = 30000 if SANITIZED else 100000
 
@@ -207,22 +207,29 @@ listeners:
                     ("side", "upstream") in k[1]]
 
 
-class FloodingBackend:
-    """Accepts one connection and sends `payload` on it at once, then holds it open."""
+class OneConnectionBackend:
+    """Serves one connection: sends `reply` at once and holds the connection open, or with
+    reply_at_end reads the connection to its end first, then replies and closes."""
 
-    def __init__(self, payload):
+    def __init__(self, reply, reply_at_end=False):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
         self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.payload = payload
+        self.reply = reply
+        self.reply_at_end = reply_at_end
+        self.received = None
         self.conns = []
         threading.Thread(target=self.serve, daemon=True).start()
 
     def serve(self):
         c, _ = self.sock.accept()
         self.conns.append(c)
-        c.sendall(self.payload)
+        if self.reply_at_end:
+            self.received = recv_all(c)
+        c.sendall(self.reply)
+        if self.reply_at_end:
+            c.close()
 
     def close(self):
         for c in self.conns:
@@ -230,18 +237,23 @@ class FloodingBackend:
         self.sock.close()
 
 
+def line_proxy_config(backend_address):
+    """Listener p, codec line with its defaults, in front of upstream b at backend_address."""
+    return f"""
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: b, endpoints: [{backend_address}]}}
+listeners:
+  - {{name: p, listen: 127.0.0.1:0, upstream: b, codec: {{plugin: line}}}}
+"""
+
+
 def test_a_bad_frame_from_the_upstream_names_the_upstream_and_its_address():
     # 100,000 bytes with no newline against line's default max_frame (64KiB): too large, and
     # the upstream's fault. The log and the metric say so, with the upstream's address, not the
     # client's.
-    backend = FloodingBackend(b"x" * 100000)
-    with Daemon(f"""
-metrics: {{listen: 127.0.0.1:0}}
-upstreams:
-  - {{name: b, endpoints: [{backend.address}]}}
-listeners:
-  - {{name: p, listen: 127.0.0.1:0, upstream: b, codec: {{plugin: line}}}}
-""") as d:
+    backend = OneConnectionBackend(b"x" * 100000)
+    with Daemon(line_proxy_config(backend.address)) as d:
         s = d.client("p")
         assert s.recv(100) == b""
         client = "127.0.0.1:%d" % s.getsockname()[1]
@@ -252,3 +264,42 @@ listeners:
         line = next(l for l in d.log().splitlines() if "too_large" in l)
         assert f"listener p: upstream b {backend.address} for client {client}: codec line: too_large frame: " in line
     backend.close()
+
+
+def test_a_stream_that_ends_inside_a_frame_is_counted_and_logged_both_ways():
+    # "a\nb" then FIN: "b" can never become a line. It is dropped, as a framed relay must, but
+    # counted and logged, from the client and from the upstream alike.
+    backend = OneConnectionBackend(b"c\nd", reply_at_end=True)
+    with Daemon(line_proxy_config(backend.address)) as d:
+        s = d.client("p")
+        s.sendall(b"a\nb")
+        s.shutdown(socket.SHUT_WR)
+        assert recv_all(s) == b"c\n"
+        assert backend.received == b"a\n"
+        m = d.metrics()
+        for side in ("client", "upstream"):
+            assert m.get("switchyard_codec_errors_total", listener="p", side=side, codec="line",
+                         reason="truncated") == 1, side
+        client = "127.0.0.1:%d" % s.getsockname()[1]
+        log = d.log()
+        assert (f"listener p: client {client}: codec line: truncated frame: the stream ended inside a frame; "
+                f"its 1 byte(s) were dropped") in log
+        assert f"listener p: upstream b {backend.address} for client {client}: codec line: truncated frame" in log
+
+
+def test_a_reset_inside_a_frame_is_counted_and_names_the_client_it_came_from():
+    with Daemon("""
+metrics: {listen: 127.0.0.1:0}
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo, codec: {plugin: line}}
+""") as d:
+        s = d.client("e")
+        s.sendall(b"whole\npart")
+        assert recv_exact(s, 6) == b"whole\n"
+        client = "127.0.0.1:%d" % s.getsockname()[1]
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # RST
+        wait_until(lambda: d.metric("switchyard_codec_errors_total", listener="e", side="client", codec="line",
+                                    reason="truncated") == 1, what="truncated frame counted")
+        # The socket is gone by now; the line still names the client's address.
+        assert f"listener e: client {client}: codec line: truncated frame" in d.log()

@@ -13,8 +13,9 @@ class Histogram;
 namespace switchyard {
 
 // Why a frame could not be relayed. truncated: the stream ended (FIN or reset) inside a frame,
-// whose bytes were dropped; the other reasons close the connection.
-enum class CodecErrorReason : std::uint8_t { malformed, too_large, encode_failed, truncated, count };
+// whose bytes were dropped; the other reasons close the connection. frame_timeout: a started
+// frame did not complete within the listener's frame_timeout.
+enum class CodecErrorReason : std::uint8_t { malformed, too_large, encode_failed, truncated, frame_timeout, count };
 enum class ConnectFailureReason : std::uint8_t {
     refused, timeout, unreachable, not_found, permission_denied, other, count
 };
@@ -50,6 +51,7 @@ constexpr const char* to_string(CodecErrorReason r) {
         case CodecErrorReason::too_large: return "too_large";
         case CodecErrorReason::encode_failed: return "encode_failed";
         case CodecErrorReason::truncated: return "truncated";
+        case CodecErrorReason::frame_timeout: return "frame_timeout";
         default: return "unknown";
     }
 }

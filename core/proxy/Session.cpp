@@ -246,6 +246,9 @@ void Session::pump(int d) {
         if (has_output(dir)) {
             Step s = flush(d);
             if (s == Step::blocked) {
+                // The source is not read while its destination is full: a frame it could not
+                // finish meanwhile gets a fresh frame_timeout once the way is clear.
+                dir.frame_started = {};
                 wait_writable(d);
                 return;
             }
@@ -417,6 +420,10 @@ Session::Step Session::produce(int d) {
         dir.parse_pos += static_cast<std::uint32_t>(f.consumed);
         ++frames;
     }
+    // A partial frame is left: its clock starts with its first byte, which arrived in this
+    // turn's read if a frame ended before it, or earlier if it was already waiting.
+    if (dir.parse_pos == dir.read_end) dir.frame_started = {};
+    else if (frames > 0 || dir.frame_started == SteadyTime{}) dir.frame_started = loop_.now();
     if (frames == 0) return Step::blocked;  // need more input
     if (!translate) {
         dir.out_begin = start;
@@ -518,15 +525,14 @@ void Session::count_written(int d, std::size_t n) {
 void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
     // Which side's codec failed (the metric's `side` and the address logged): decoding reads
     // the source's framing, encoding writes the destination's. Echo has only the client side.
-    const bool decoding = reason != CodecErrorReason::encode_failed;
-    const int side = decoding ? source_side(d) : destination_side(d);
-    inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
-    const Codec* c = decoding ? decoder(d) : encoder(d);
-    std::string note;
-    if (ctx_.logs.allow(ListenerEvent::codec_error, &note))
-        spdlog::warn("listener {}: {}: codec {}: {} frame{}: {}; closing the connection{}", ctx_.options.name,
-                     side_text(side), c ? c->name() : std::string("?"), to_string(reason),
-                     decoding ? "" : (d == 0 ? " from the client" : " from the upstream"), text, note);
+    if (reason != CodecErrorReason::encode_failed) {
+        report_codec_error(source_side(d), decoder(d), reason, fmt::format("{}; closing the connection", text));
+    } else {
+        report_codec_error(destination_side(d), encoder(d), reason,
+                           fmt::format("a frame from the {} cannot be written in this framing: {}; closing the "
+                                       "connection",
+                                       d == 0 ? "client" : "upstream", text));
+    }
     close();
 }
 
@@ -536,20 +542,47 @@ void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
 void Session::count_truncated_frame(int d) {
     const Direction& dir = dirs_[d];
     if (!framed(d) || dir.read_end <= dir.parse_pos) return;
-    const int side = source_side(d);
-    inc(ctx_.metrics.codec_errors[side][static_cast<int>(CodecErrorReason::truncated)], loop_.index());
+    report_codec_error(source_side(d), decoder(d), CodecErrorReason::truncated,
+                       fmt::format("the stream ended inside a frame; its {} byte(s) were dropped",
+                                   dir.read_end - dir.parse_pos));
+}
+
+// Every frame problem is counted against the side whose codec saw it and logged (rate-limited):
+//   listener L: <side and address>: codec C: <reason>: <what happened>
+void Session::report_codec_error(int side, const Codec* codec, CodecErrorReason reason, std::string_view what) {
+    inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
     std::string note;
     if (ctx_.logs.allow(ListenerEvent::codec_error, &note))
-        spdlog::warn("listener {}: {}: codec {}: truncated frame: the stream ended inside a frame; its {} byte(s) "
-                     "were dropped{}",
-                     ctx_.options.name, side_text(side), decoder(d)->name(), dir.read_end - dir.parse_pos, note);
+        spdlog::warn("listener {}: {}: codec {}: {}: {}{}", ctx_.options.name, side_text(side),
+                     codec ? codec->name() : std::string("?"), to_string(reason), what, note);
 }
 
 // ---- housekeeping ---------------------------------------------------------------------------
 
+// A partial frame held longer than frame_timeout while waiting for its source (a line codec
+// in front of a protocol that is not line-based would otherwise hold its bytes forever):
+// counted, logged, and the connection closed.
+bool Session::frame_timed_out(int d, SteadyTime now) {
+    const Direction& dir = dirs_[d];
+    const Duration limit = ctx_.options.frame_timeout;
+    if (limit.count() <= 0 || dir.done || dir.frame_started == SteadyTime{} || has_output(dir)) return false;
+    if (now - dir.frame_started < limit) return false;
+    report_codec_error(source_side(d), decoder(d), CodecErrorReason::frame_timeout,
+                       fmt::format("a frame begun {} ms ago is still incomplete after {} byte(s) (frame_timeout "
+                                   "{} ms); closing the connection",
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(now - dir.frame_started)
+                                       .count(),
+                                   dir.read_end - dir.parse_pos, limit.count()));
+    close();
+    return true;
+}
+
 void Session::check_idle(SteadyTime now) {
+    if (closed_ || connecting_) return;
+    for (int d = 0; d < 2; ++d)
+        if (framed(d) && frame_timed_out(d, now)) return;
     auto limit = ctx_.options.idle_timeout;
-    if (limit.count() <= 0 || closed_ || connecting_) return;
+    if (limit.count() <= 0) return;
     if (now - last_activity_ < limit) return;
     inc(ctx_.metrics.idle_timeouts, loop_.index());
     // At info: otherwise the client sees a close nobody can explain.

@@ -11,6 +11,8 @@
 // registered once for their whole life. Included only by core/proxy .cpp files.
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
@@ -55,6 +57,7 @@ private:
         std::uint16_t iov_count = 0;
         std::uint64_t stream_state = 0;  // the decoder's scratch word (see plugins/README.md)
         std::uint32_t raw_cap = 0;     // raw mode: the block size this direction borrows next
+        SteadyTime frame_started{};    // framed: when the partial frame held began arriving ({} = none)
         bool eof = false;              // the source said FIN
         bool done = false;             // FIN forwarded; nothing more will flow this way
     };
@@ -108,6 +111,8 @@ private:
     void count_written(int d, std::size_t n);
     void codec_error(int d, CodecErrorReason reason, const char* text);
     void count_truncated_frame(int d);
+    void report_codec_error(int side, const Codec* codec, CodecErrorReason reason, std::string_view what);
+    bool frame_timed_out(int d, SteadyTime now);
 
     void close();
     // For log lines: "client 127.0.0.1:45884", or for side 1 "upstream b 127.0.0.1:9000 for

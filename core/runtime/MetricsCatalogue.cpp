@@ -23,8 +23,9 @@ MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
                                        {"listener"});
     codec_errors_ = &r.counter("switchyard_codec_errors_total",
                                "Frames that could not be relayed, by the side whose codec failed (client, "
-                               "upstream), codec and reason: malformed, too_large, encode_failed (each closes "
-                               "the connection), truncated (the stream ended inside a frame, which was dropped).",
+                               "upstream), codec and reason: malformed, too_large, encode_failed, frame_timeout "
+                               "(each closes the connection), truncated (the stream ended inside a frame, which "
+                               "was dropped).",
                                {"listener", "side", "codec", "reason"});
     idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
                                 "Connections closed after idle_timeout without traffic.", {"listener"});

@@ -162,14 +162,15 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
             ctx->metrics = rt->catalogue_->listener(
                 l.name, ctx->client_codec ? ctx->client_codec->name() : "",
                 ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
-        if (l.idle_timeout.count() > 0 && (shortest_idle.count() == 0 || l.idle_timeout < shortest_idle))
-            shortest_idle = l.idle_timeout;
+        for (Duration limit : {l.idle_timeout, l.codec ? l.frame_timeout : Duration{0}})
+            if (limit.count() > 0 && (shortest_idle.count() == 0 || limit < shortest_idle)) shortest_idle = limit;
         rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
         rt->contexts_.push_back(std::move(ctx));
     }
 
-    // The idle sweep runs often enough that a connection is closed within ~1/8 of its timeout
-    // late, and never more than once every 10 ms or less than once a second.
+    // The idle sweep (idle_timeout, and frame_timeout on framed listeners) runs often enough that
+    // a connection is closed within ~1/8 of its timeout late, and never more than once every
+    // 10 ms or less than once a second.
     std::chrono::steady_clock::duration sweep{0};
     if (shortest_idle.count() > 0)
         sweep = std::clamp<std::chrono::steady_clock::duration>(shortest_idle / 8, std::chrono::milliseconds(10),

@@ -292,6 +292,18 @@ TEST_CASE("keys that belong to the other protocol", "[config][errors]") {
           });
 }
 
+TEST_CASE("frame_timeout needs a codec, and is a duration", "[config][errors]") {
+    CHECK(errors_of("listeners:\n"
+                    "  - {name: raw, listen: \"127.0.0.1:0\", handler: echo, frame_timeout: 5s}\n"
+                    "  - {name: lines, listen: \"127.0.0.1:0\", handler: echo, codec: {plugin: line}, "
+                    "frame_timeout: 5}\n") ==
+          Errors{
+              "2:55: listeners[0].frame_timeout: frame_timeout applies to listeners with a codec (this one relays "
+              "raw bytes)",
+              "3:95: listeners[1].frame_timeout: missing unit in duration '5' (expected ms, s, m or h, e.g. 3s)",
+          });
+}
+
 TEST_CASE("codec blocks: plugin required, option values scalar", "[config][errors]") {
     CHECK(errors_of("listeners:\n"
                     "  - {name: a, listen: \"127.0.0.1:0\", handler: echo, codec: line}\n"

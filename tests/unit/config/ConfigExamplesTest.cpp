@@ -43,6 +43,7 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     REQUIRE(o.listeners.size() == 2);
     CHECK(o.listeners[0].reuse_port);
     CHECK(o.listeners[0].balancer == BalancePolicy::least_connections);
+    CHECK(o.listeners[0].frame_timeout == 30s);
     CHECK(o.listeners[1].protocol == ListenerProtocol::unix_stream);
     CHECK(o.listeners[1].file_mode == 0660);
 }

@@ -113,10 +113,15 @@ void Listener::open() {
         }
         // Like nginx: a [::] listener takes IPv6 only, so it can sit beside a 0.0.0.0 one.
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        if (::bind(fd, sa.data(), sa.length) != 0) {
-            int e = errno;
+        // A unix socket file is created owner-only and given its mode just below, so it is never
+        // reachable with wider permissions than configured, whatever the process umask.
+        const mode_t umask_before = is_unix ? ::umask(0077) : 0;
+        const int bound_ok = ::bind(fd, sa.data(), sa.length);
+        const int bind_errno = errno;
+        if (is_unix) ::umask(umask_before);
+        if (bound_ok != 0) {
             ::close(fd);
-            fail(ctx_, "bind " + (is_unix ? addr->path : o.listen), e);
+            fail(ctx_, "bind " + (is_unix ? addr->path : o.listen), bind_errno);
         }
         if (i == 0) {
             // Port 0: the first socket picks the port, the other loops' sockets join it.
@@ -134,6 +139,13 @@ void Listener::open() {
                 ::lstat(addr->path.c_str(), &st);
                 unix_path_ = addr->path;
                 unix_inode_ = st.st_ino;
+                // Connecting needs write permission: "other" write lets every local user in, and
+                // the backend behind the proxy then sees this daemon's credentials, not theirs.
+                if (o.file_mode & S_IWOTH)
+                    spdlog::warn("listener {}: unix socket {} is world-writable (mode {:04o}): any local user can "
+                                 "connect, and a backend that trusts unix peer credentials sees this daemon's user, "
+                                 "not theirs; use a mode such as 0660 and a group for the clients",
+                                 o.name, addr->path, o.file_mode);
             } else {
                 bound_address_ = bound.to_string();
                 sa = bound;

@@ -45,6 +45,26 @@ listeners:
     assert not os.path.exists(path), "socket file left behind after stop"
 
 
+def test_unix_listener_defaults_to_owner_and_group_only_and_warns_when_world_writable():
+    base = tempfile.mkdtemp()
+    private, open_to_all = os.path.join(base, "private.sock"), os.path.join(base, "open.sock")
+    with Daemon(f"""
+listeners:
+  - {{name: private, protocol: unix, listen: {private}, handler: echo}}
+  - {{name: open, protocol: unix, listen: {open_to_all}, mode: "0666", handler: echo}}
+""") as d:
+        assert oct(os.stat(private).st_mode & 0o777) == "0o660"
+        assert oct(os.stat(open_to_all).st_mode & 0o777) == "0o666"
+        warnings = [l for l in d.log().splitlines() if "world-writable" in l]
+        assert len(warnings) == 1
+        assert " warning " in warnings[0]
+        assert f"listener open: unix socket {open_to_all} is world-writable (mode 0666)" in warnings[0]
+        for name in ("private", "open"):
+            s = d.client(name)
+            s.sendall(b"ok")
+            assert recv_exact(s, 2) == b"ok"
+
+
 def test_stale_unix_socket_file_is_replaced():
     path = os.path.join(tempfile.mkdtemp(), "stale.sock")
     dead = socket.socket(socket.AF_UNIX)

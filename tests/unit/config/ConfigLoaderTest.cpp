@@ -57,7 +57,7 @@ TEST_CASE("absent keys take the documented defaults", "[config][loader]") {
     CHECK(l.max_buffer_size == 64 * 1024);
     CHECK_FALSE(l.codec.has_value());
     CHECK(l.frame_timeout == 30s);
-    CHECK(o.listeners[1].file_mode == 0666);
+    CHECK(o.listeners[1].file_mode == 0660);
     CHECK(o.listeners[1].handler == Handler::none);
 }
 

@@ -1,11 +1,14 @@
 """Raw byte proxying over TCP and unix sockets, to real backends."""
 import os
+import re
 import socket
+import subprocess
 import tempfile
 
 import pytest
 
-from harness import Daemon, EchoBackend, RedisServer, connect, recv_all, recv_exact, redis_command
+from harness import (Daemon, EchoBackend, RedisServer, connect, free_port, recv_all, recv_exact, redis_command,
+                     wait_until)
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +195,29 @@ listeners:
             r = subprocess.run(["socat", "-t", "5", "-", "TCP:" + d.addr("p")], input=b"line one\nline two\n",
                                capture_output=True, timeout=30)
             assert r.stdout == b"line one\nline two\n"
+
+
+def test_the_bundled_default_config_does_what_its_comments_say():
+    """config/examples/switchyard.yaml, as the README's first command runs it, on free ports:
+    every `printf ... | socat ...` line of its header gets its text back, and the metrics show
+    frames on the codec listeners and ticks on the loops."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..")
+    with open(os.path.join(root, "config/examples/switchyard.yaml")) as f:
+        text = f.read()
+    for port in sorted(set(re.findall(r"127\.0\.0\.1:(70\d\d)\b", text))):
+        text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+    text = text.replace("127.0.0.1:9464", "127.0.0.1:0")
+    commands = re.findall(r"^#\s+(printf '([^']*)' \| socat - TCP:\S+)", text, re.M)
+    assert len(commands) == 3
+    with Daemon(text) as d:
+        for command, sent in commands:
+            r = subprocess.run(["bash", "-c", command.replace("socat -", "socat -t 5 -")], capture_output=True,
+                               timeout=30)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == sent.encode().decode("unicode_escape").encode(), command
+        m = d.metrics()
+        # "hello\nworld\n": two lines in, two length-prefixed frames to the framed echo and back.
+        assert m.get("switchyard_listener_frames_received_total", listener="lines") == 2
+        assert m.get("switchyard_listener_frames_received_total", listener="framed-echo") == 2
+        assert m.get("switchyard_listener_frames_sent_total", listener="lines") == 2
+        wait_until(lambda: d.metrics().sum("switchyard_loop_ticks_total") >= 1, what="a loop tick")

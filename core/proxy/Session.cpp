@@ -596,7 +596,7 @@ void Session::check_idle(SteadyTime now) {
 
 void Session::force_close() { close(); }
 
-std::string Session::side_text(int side) {
+std::string Session::side_text(int side) const {
     std::string client = "client " + client_.to_string();
     if (side == 0 || echo() || endpoint_ < 0) return client;
     const UpstreamEndpoint& ep = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_));

@@ -118,7 +118,7 @@ private:
     // For log lines: "client 127.0.0.1:45884", or for side 1 "upstream b 127.0.0.1:9000 for
     // client 127.0.0.1:45884" (the side a line is about and that side's address, then the client
     // it serves).
-    std::string side_text(int side);
+    std::string side_text(int side) const;
 
     EventLoop& loop_;
     ListenerContext& ctx_;

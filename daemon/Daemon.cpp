@@ -58,7 +58,9 @@ void log_summary(const Runtime& rt) {
                      "max_connections {}{}",
                      l.name, protocol_name(l.protocol), bound[i].second, target, to_string(l.balancer),
                      l.reuse_port ? "on" : "off", l.idle_timeout.count(), l.max_connections,
-                     l.codec ? ", codec " + l.codec->plugin : "");
+                     l.codec ? ", codec " + l.codec->plugin + ", frame_timeout " +
+                                   std::to_string(l.frame_timeout.count()) + " ms"
+                             : "");
     }
     if (!rt.metrics_address().empty())
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);

@@ -10,7 +10,8 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 class LoopSession {
 public:
     virtual ~LoopSession() = default;
-    // Loop thread only. Called by the idle sweep; closes the session when idle too long.
+    // Loop thread only. Called by the idle sweep; closes the session when idle too long, or
+    // when a frame it started receiving takes too long to complete.
     virtual void check_idle(SteadyTime now) = 0;
     // Loop thread only. Shutdown deadline passed: close now, whatever is in flight.
     virtual void force_close() = 0;

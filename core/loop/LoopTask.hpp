@@ -12,7 +12,9 @@ namespace switchyard {
 
 class LoopTask {
 public:
-    static constexpr std::size_t kInline = 4 * sizeof(void*);
+    // Room for the largest capture posted per connection: an accepted socket handed to its loop
+    // with its listener, loop and client address (PeerAddress).
+    static constexpr std::size_t kInline = 6 * sizeof(void*);
 
     LoopTask() = default;
 

@@ -19,6 +19,7 @@
 #include "core/metrics/Counter.hpp"
 #include "core/net/Address.hpp"
 #include "core/net/AddressHash.hpp"
+#include "core/net/PeerAddress.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/Session.hpp"
@@ -113,10 +114,15 @@ void Listener::open() {
         }
         // Like nginx: a [::] listener takes IPv6 only, so it can sit beside a 0.0.0.0 one.
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        if (::bind(fd, sa.data(), sa.length) != 0) {
-            int e = errno;
+        // A unix socket file is created owner-only and given its mode just below, so it is never
+        // reachable with wider permissions than configured, whatever the process umask.
+        const mode_t umask_before = is_unix ? ::umask(0077) : 0;
+        const int bound_ok = ::bind(fd, sa.data(), sa.length);
+        const int bind_errno = errno;
+        if (is_unix) ::umask(umask_before);
+        if (bound_ok != 0) {
             ::close(fd);
-            fail(*ctx_, "bind " + (is_unix ? addr->path : o.listen), e);
+            fail(*ctx_, "bind " + (is_unix ? addr->path : o.listen), bind_errno);
         }
         if (i == 0) {
             // Port 0: the first socket picks the port, the other loops' sockets join it.
@@ -134,6 +140,13 @@ void Listener::open() {
                 ::lstat(addr->path.c_str(), &st);
                 unix_path_ = addr->path;
                 unix_inode_ = st.st_ino;
+                // Connecting needs write permission: "other" write lets every local user in, and
+                // the backend behind the proxy then sees this daemon's credentials, not theirs.
+                if (o.file_mode & S_IWOTH)
+                    spdlog::warn("listener {}: unix socket {} is world-writable (mode {:04o}): any local user can "
+                                 "connect, and a backend that trusts unix peer credentials sees this daemon's user, "
+                                 "not theirs; use a mode such as 0660 and a group for the clients",
+                                 o.name, addr->path, o.file_mode);
             } else {
                 bound_address_ = bound.to_string();
                 sa = bound;
@@ -226,16 +239,18 @@ void Listener::on_acceptable(Acceptor& a) {
         if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
             // Out of descriptors: pending connections stay in the backlog; retry shortly rather
             // than spin on a socket that stays readable.
-            std::uint64_t suppressed = 0;
-            if (a.ctx->reject_log.allow(&suppressed))
-                spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms)", a.ctx->options.name,
-                              std::strerror(e));
+            std::string note;
+            if (a.ctx->logs.allow(ListenerEvent::accept_error, &note))
+                spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms){}", a.ctx->options.name,
+                              std::strerror(e), note);
             a.pause.arm_after(std::chrono::milliseconds(100));
             return;
         }
         // Unexpected: log it and try again after the back-off, as edge-triggered readiness
         // would not be reported again for connections already queued.
-        spdlog::error("listener {}: accept: {}", a.ctx->options.name, std::strerror(e));
+        std::string note;
+        if (a.ctx->logs.allow(ListenerEvent::accept_error, &note))
+            spdlog::error("listener {}: accept: {}{}", a.ctx->options.name, std::strerror(e), note);
         a.pause.arm_after(std::chrono::milliseconds(100));
         return;
     }
@@ -251,30 +266,27 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
         ctx.listener_active->fetch_sub(1, std::memory_order_relaxed);
         // Counted before the close, so whoever sees the close also sees it counted.
         if (ctx.metrics.rejected_max_connections) ctx.metrics.rejected_max_connections->inc(a.loop.index());
-        std::uint64_t suppressed = 0;
-        if (ctx.reject_log.allow(&suppressed)) {
-            SocketAddress p;
-            std::memcpy(&p.storage, peer, peer_len);
-            p.length = peer_len;
-            spdlog::warn("listener {}: max_connections {} reached, rejected {}{}", o.name, o.max_connections,
-                         p.to_string(),
-                         suppressed ? fmt::format(" ({} more rejections not logged)", suppressed) : "");
-        }
+        std::string note;
+        if (ctx.logs.allow(ListenerEvent::rejected, &note))
+            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name,
+                         PeerAddress::from(peer, static_cast<socklen_t>(peer_len)).to_string(), o.max_connections,
+                         note);
         ::close(fd);
         return;
     }
     // Counted on the context before any hand-over, so the context outlives the posted start.
     ctx.active.fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t hash = hash_peer_ip(peer, static_cast<socklen_t>(peer_len));
-    std::size_t target = ctx.loop_balancer->pick(hash);
+    const PeerAddress client = PeerAddress::from(peer, static_cast<socklen_t>(peer_len));
+    std::size_t target = ctx.loop_balancer->pick(client.ip_hash());
     EventLoop& loop = loops_.at(target);
     loop.add_load(1);
-    int family = peer->sa_family == AF_UNSPEC ? AF_UNIX : peer->sa_family;
     if (&loop == &a.loop) {
-        Session::start(loop, ctx, fd, family, hash);
+        Session::start(loop, ctx, fd, client);
     } else {
         ListenerContext* c = &ctx;
-        loop.post([&loop, c, fd, family, hash] { Session::start(loop, *c, fd, family, hash); });
+        auto hand_over = [&loop, c, fd, client] { Session::start(loop, *c, fd, client); };
+        static_assert(sizeof hand_over <= LoopTask::kInline, "a hand-over must not allocate");
+        loop.post(std::move(hand_over));
     }
 }
 

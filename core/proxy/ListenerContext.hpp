@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "core/logging/LogRateLimiter.hpp"
 #include "core/loop/LoopBalancer.hpp"
 #include "core/options/Options.hpp"
+#include "core/proxy/ListenerLogs.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard {
@@ -29,8 +29,7 @@ struct ListenerContext {
     std::size_t max_raw_block_size = 64 * 1024;  // how far a raw direction's buffer may grow
     ListenerMetrics metrics;
     std::unique_ptr<LoopBalancer> loop_balancer;  // which loop serves a new connection
-    LogRateLimiter reject_log;  // max_connections rejections
-    LogRateLimiter error_log;   // codec errors, upstream failures
+    ListenerLogs logs;  // rate-limited warnings, summarised by loop 0's tick
     // Sessions started with this context and not yet closed. Accept path and session close
     // only (any thread); the runtime frees a retired context when it reaches 0.
     alignas(64) std::atomic<std::int64_t> active{0};

@@ -30,7 +30,8 @@ public:
     // Control thread: registers every family in `sharded` (which must outlive this).
     explicit MetricsCatalogue(metrics::ShardedMetrics& sharded);
 
-    // Control thread: children for one listener (codec names "" when raw).
+    // Control thread: children for one listener. Codec names are "" for a side without one: both
+    // when raw, the upstream one for a handler listener (it has no upstream side).
     ListenerMetrics listener(const std::string& name, const std::string& client_codec,
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);

@@ -82,12 +82,14 @@ CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) 
     return plan;
 }
 
-// The idle sweep runs often enough that a connection is closed within ~1/8 of its timeout
-// late, and never more than once every 10 ms or less than once a second.
+// The idle sweep (idle_timeout, and frame_timeout on framed listeners) runs often enough that
+// a connection is closed within ~1/8 of its timeout late, and never more than once every 10 ms
+// or less than once a second.
 std::chrono::steady_clock::duration idle_sweep_period(const Options& options) {
     Duration shortest{0};
     for (const auto& l : options.listeners)
-        if (l.idle_timeout.count() > 0 && (shortest.count() == 0 || l.idle_timeout < shortest)) shortest = l.idle_timeout;
+        for (Duration limit : {l.idle_timeout, l.codec ? l.frame_timeout : Duration{0}})
+            if (limit.count() > 0 && (shortest.count() == 0 || limit < shortest)) shortest = limit;
     if (shortest.count() == 0) return std::chrono::steady_clock::duration{0};
     return std::clamp<std::chrono::steady_clock::duration>(shortest / 8, std::chrono::milliseconds(10),
                                                            std::chrono::seconds(1));
@@ -215,8 +217,9 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
         ctx->max_raw_block_size = std::max<std::size_t>(l.max_buffer_size, ctx->block_size);
         ctx->loop_balancer = std::make_unique<LoopBalancer>(l.balancer, *loops_);
         if (catalogue_)
-            ctx->metrics = catalogue_->listener(l.name, ctx->client_codec ? ctx->client_codec->name() : "",
-                                                ctx->upstream_codec ? ctx->upstream_codec->name() : "");
+            ctx->metrics = catalogue_->listener(
+                l.name, ctx->client_codec ? ctx->client_codec->name() : "",
+                ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
         gen->contexts.push_back(std::move(ctx));
     }
     return gen;
@@ -235,7 +238,10 @@ void Runtime::apply_loop_settings(const Options& options) {
 void Runtime::publish_summary() {
     Summary next;
     next.log_every = current_->options.log_every;
-    for (auto& ctx : current_->contexts) next.listeners.emplace_back(ctx->options.name, ctx->listener_active);
+    for (auto& ctx : current_->contexts) {
+        next.listeners.emplace_back(ctx->options.name, ctx->listener_active);
+        next.contexts.push_back(ctx.get());
+    }
     std::lock_guard lock(summary_mutex_);
     summary_ = std::move(next);
 }
@@ -266,10 +272,12 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     if (m.connections_active) m.connections_active->set(loop, static_cast<double>(hosted));
     std::uint64_t tick = ++ticks_[loop];
     spdlog::debug("loop {}: tick {}: {} connections, lag {:.3f} ms", loop, tick, hosted, lag_seconds * 1000);
-    // One loop writes the summary, every log_every ticks, from counts any thread may read.
-    if (loop != 0 || !spdlog::should_log(spdlog::level::info)) return;
+    if (loop != 0) return;
+    // Loop 0 summarises every rate-limited burst of log lines that has ended since its last tick,
+    // and every log_every ticks writes the summary line, from counts any thread may read.
     std::lock_guard lock(summary_mutex_);
-    if (summary_.log_every == 0 || tick % summary_.log_every != 0) return;
+    for (ListenerContext* c : summary_.contexts) c->logs.summarise_ended_bursts(c->options.name);
+    if (!spdlog::should_log(spdlog::level::info) || summary_.log_every == 0 || tick % summary_.log_every != 0) return;
     std::string per_listener, per_loop;
     for (auto& [name, active] : summary_.listeners)
         per_listener += fmt::format("{}{}={}", per_listener.empty() ? "" : " ", name, active->load(std::memory_order_relaxed));

@@ -26,6 +26,7 @@ class LoopGroup;
 class Listener;
 class MetricsCatalogue;
 struct Generation;
+struct ListenerContext;
 struct LoopMetrics;
 struct CodecPlan;
 class ReloadMetrics;
@@ -153,6 +154,9 @@ private:
     struct Summary {
         std::uint32_t log_every = 0;
         std::vector<std::pair<std::string, std::shared_ptr<std::atomic<std::int64_t>>>> listeners;
+        // The current generation's contexts (replaced under the mutex before a retired one can
+        // be freed): their rate-limited log bursts are summarised here.
+        std::vector<ListenerContext*> contexts;
     };
     mutable std::mutex summary_mutex_;
     Summary summary_;

@@ -82,8 +82,11 @@ def test_exact_values_after_known_traffic(daemon):
     assert m.get("switchyard_listener_bytes_sent_total", listener="framed") == sent
     # 2000 bad bytes were read before the frame was found too large.
     assert m.get("switchyard_listener_bytes_received_total", listener="framed") >= sent + 1024
-    assert m.get("switchyard_codec_errors_total", listener="framed", codec="line", reason="too_large") == 1
-    assert m.get("switchyard_codec_errors_total", listener="framed", codec="line", reason="malformed") == 0
+    assert m.get("switchyard_codec_errors_total", listener="framed", side="client", codec="line",
+                 reason="too_large") == 1
+    assert m.get("switchyard_codec_errors_total", listener="framed", side="client", codec="line",
+                 reason="malformed") == 0
+    assert m.sum("switchyard_codec_errors_total", listener="framed", side="upstream") == 0
     assert m.get("switchyard_listener_bytes_received_total", listener="raw") == K
     assert m.get("switchyard_listener_bytes_sent_total", listener="raw") == K
     assert m.get("switchyard_listener_connections_active", listener="raw") == 1

@@ -23,10 +23,14 @@ listeners:
   - {{name: own, listen: 127.0.0.1:0, handler: echo}}
 """)
     log_path = os.path.join(base, "daemon.log")
-    env = dict(os.environ, SWITCHYARD_PLUGIN_DIR=PLUGIN_DIR)
+    notify_path = os.path.join(base, "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(30 * SLOW)
+    env = dict(os.environ, SWITCHYARD_PLUGIN_DIR=PLUGIN_DIR, NOTIFY_SOCKET=notify_path)
     activator = subprocess.Popen(
         ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-l", unix_path, "-l", f"127.0.0.1:{stray}",
-         "--fdname=web:local:nobody", BIN, "--config", cfg],
+         "--fdname=web:local:nobody", "-E", "NOTIFY_SOCKET", BIN, "--config", cfg],
         stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
     log = lambda: open(log_path).read()
     try:
@@ -35,6 +39,8 @@ listeners:
         first = connect(f"127.0.0.1:{port}")
         first.sendall(b"woke you")
         assert recv_exact(first, 8) == b"woke you"
+        while "READY=1" not in notify.recv(4096).decode().split("\n"):
+            pass  # the start-up lines are flushed by READY=1
         text = log()
         assert "socket activation: fd 3 named web" in text
         assert "listener web: took over its socket(s) from systemd" in text
@@ -54,6 +60,7 @@ listeners:
             s.sendall(b"own")
             assert recv_exact(s, 3) == b"own"
     finally:
+        notify.close()
         activator.send_signal(signal.SIGTERM)
         assert activator.wait(timeout=30 * SLOW) == 0, log()
     # The socket file belongs to whoever created it (systemd): the daemon leaves it in place.

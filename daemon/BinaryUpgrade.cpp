@@ -65,11 +65,13 @@ bool BinaryUpgrade::hand_over(const std::vector<std::pair<std::string, std::vect
     env_strings.push_back(std::string(kFdsVariable) + "=" + fds_value);
     env_strings.push_back(std::string(kReadyVariable) + "=" + std::to_string(ready[1]));
     std::vector<char*> envp;
+    envp.reserve(env_strings.size() + 1);
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
     std::vector<std::string> argv_strings{binary_};
     argv_strings.insert(argv_strings.end(), args_.begin(), args_.end());
     std::vector<char*> argv;
+    argv.reserve(argv_strings.size() + 1);
     for (auto& a : argv_strings) argv.push_back(a.data());
     argv.push_back(nullptr);
 

@@ -98,7 +98,7 @@ std::optional<http::status> status_for_read_error(const beast::error_code& ec) {
 class AdminServer::Impl {
 public:
     Impl(const metrics::Exposition& exposition, HealthProbe health, std::string listen_address,
-         std::string path, AdminServerLimits limits)
+         std::string path, const AdminServerLimits& limits)
         : exposition_(exposition), health_(std::move(health)),
           listen_address_(std::move(listen_address)), path_(std::move(path)), limits_(limits) {}
 
@@ -293,7 +293,7 @@ private:
 
 AdminServer::AdminServer(const metrics::Exposition& exposition, HealthProbe health,
                          std::string listen_address, std::string metrics_path,
-                         AdminServerLimits limits)
+                         const AdminServerLimits& limits)
     : impl_(std::make_unique<Impl>(exposition, std::move(health), std::move(listen_address),
                                    std::move(metrics_path), limits)) {}
 

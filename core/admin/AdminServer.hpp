@@ -48,7 +48,7 @@ public:
     // The exposition must outlive the server. Nothing is bound until start().
     AdminServer(const metrics::Exposition& exposition, HealthProbe health,
                 std::string listen_address, std::string metrics_path,
-                AdminServerLimits limits = {});
+                const AdminServerLimits& limits = {});
     // Stops the server if running. Control thread.
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;

@@ -15,6 +15,6 @@ std::string_view build_version();
 
 // Registers the switchyard_build_info gauge in `registry`, set to 1. Any thread.
 void add_build_info(prometheus::Registry& registry,
-                    std::string version = std::string(build_version()));
+                    const std::string& version = std::string(build_version()));
 
 }  // namespace switchyard::metrics

@@ -14,7 +14,18 @@ import pytest
 
 from harness import BUILD_DIR, Daemon, SLOW, connect, recv_exact, wait_until
 
-LOADGEN = os.environ.get("SWITCHYARD_LOADGEN") or os.path.join(BUILD_DIR, "tests/bench/switchyard-loadgen")
+def find_loadgen():
+    """The project's load generator: this build's, else the default build's (the sanitizer
+    presets do not build the benchmarks; CI builds the default preset first)."""
+    candidates = [os.environ.get("SWITCHYARD_LOADGEN"), os.path.join(BUILD_DIR, "tests/bench/switchyard-loadgen"),
+                  os.path.join(os.path.dirname(__file__), "../../build/default/tests/bench/switchyard-loadgen")]
+    for c in candidates:
+        if c and os.access(c, os.X_OK):
+            return c
+    raise AssertionError("switchyard-loadgen not built: build the default preset (cmake --workflow --preset default)")
+
+
+LOADGEN = find_loadgen()
 TEST_PLUGINS = os.environ.get("SWITCHYARD_TEST_PLUGIN_DIR") or os.path.join(BUILD_DIR, "tests/integration/plugins")
 
 

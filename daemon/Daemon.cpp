@@ -163,6 +163,19 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
     }
     log_summary(*rt);
     rt->record_start(config_file_hash(cl.config_file));
+    // Watching starts before READY=1: a change made right after readiness is not missed.
+    std::unique_ptr<ConfigWatcher> watcher;
+    if (options.watch_config) {
+        // The watcher raises SIGHUP, so a file change and `systemctl reload` take one path.
+        watcher = std::make_unique<ConfigWatcher>(cl.config_file, [] { ::kill(::getpid(), SIGHUP); });
+        try {
+            watcher->start(config_file_hash(cl.config_file));
+        } catch (const std::exception& e) {
+            spdlog::error("{}; reload with SIGHUP instead", e.what());
+            watcher.reset();
+        }
+    }
+
     SystemdNotifier notifier;
     if (BinaryUpgrade::started_by_upgrade()) {
         // This process replaces the unit's main process: say so before READY=1.
@@ -176,18 +189,6 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
     }
     spdlog::default_logger()->flush();
     BinaryUpgrade upgrade(args);
-
-    std::unique_ptr<ConfigWatcher> watcher;
-    if (options.watch_config) {
-        // The watcher raises SIGHUP, so a file change and `systemctl reload` take one path.
-        watcher = std::make_unique<ConfigWatcher>(cl.config_file, [] { ::kill(::getpid(), SIGHUP); });
-        try {
-            watcher->start(config_file_hash(cl.config_file));
-        } catch (const std::exception& e) {
-            spdlog::error("{}; reload with SIGHUP instead", e.what());
-            watcher.reset();
-        }
-    }
 
     // The control thread wakes at least every second: free retired generations, refresh the
     // STATUS line, and ping the watchdog while every loop keeps ticking.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,27 @@ void print_errors(const std::string& file, const std::vector<ConfigError>& error
 
 const char* protocol_name(ListenerProtocol p) { return p == ListenerProtocol::unix_stream ? "unix" : "tcp"; }
 
+// "access 2 rule(s), max_connections_per_ip 4, ..." for the settings that decide who is served.
+std::string admission_summary(const ListenerOptions& l) {
+    std::vector<std::string> parts;
+    if (!l.access.empty()) parts.push_back(fmt::format("access {} rule(s)", l.access.size()));
+    if (l.max_connections_per_ip) parts.push_back(fmt::format("max_connections_per_ip {}", l.max_connections_per_ip));
+    if (l.rate_limit.connections_per_second)
+        parts.push_back(fmt::format("rate_limit {}/s burst {}", l.rate_limit.connections_per_second, l.rate_limit.burst));
+    if (l.first_byte_timeout.count() > 0)
+        parts.push_back(fmt::format("first_byte_timeout {} ms", l.first_byte_timeout.count()));
+    if (l.proxy_protocol == ProxyProtocolMode::accept) {
+        std::string sources;
+        for (const auto& c : l.trusted_sources) sources += (sources.empty() ? "" : ", ") + c.to_string();
+        parts.push_back(fmt::format("proxy_protocol accept from {} within {} ms",
+                                    sources.empty() ? std::string("anyone") : "[" + sources + "]",
+                                    l.proxy_protocol_timeout.count()));
+    }
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+    return out;
+}
+
 void log_summary(const Runtime& rt) {
     const Options& o = rt.options();
     spdlog::info("switchyard {} starting: {} loop(s), loop_wait {}, tick {} ms, shutdown_timeout {} ms",
@@ -61,6 +83,17 @@ void log_summary(const Runtime& rt) {
                      l.codec ? ", codec " + l.codec->plugin + ", frame_timeout " +
                                    std::to_string(l.frame_timeout.count()) + " ms"
                              : "");
+    }
+    for (const auto& l : o.listeners) {
+        if (std::string admission = admission_summary(l); !admission.empty())
+            spdlog::info("listener {}: {}", l.name, admission);
+        // nginx's rules: a client no rule matches is allowed, so rules that only allow keep
+        // nobody out.
+        if (!l.access.empty() &&
+            std::none_of(l.access.begin(), l.access.end(), [](const AccessRule& r) { return r.action == AccessAction::deny; }))
+            spdlog::warn("listener {}: every access rule allows, and a client no rule matches is allowed too, so the "
+                         "rules keep nobody out; end them with '- deny: all'",
+                         l.name);
     }
     if (!rt.metrics_address().empty())
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);

@@ -21,8 +21,8 @@
 #include "core/net/AddressHash.hpp"
 #include "core/net/PeerAddress.hpp"
 #include "core/net/SocketAddress.hpp"
+#include "core/proxy/Admission.hpp"
 #include "core/proxy/ListenerContext.hpp"
-#include "core/proxy/Session.hpp"
 
 namespace switchyard {
 
@@ -259,35 +259,7 @@ void Listener::on_acceptable(Acceptor& a) {
 }
 
 void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer_len) {
-    ListenerContext& ctx = *a.ctx;
-    const auto& o = ctx.options;
-    std::int64_t active = ctx.listener_active->fetch_add(1, std::memory_order_relaxed) + 1;
-    if (o.max_connections != 0 && active > static_cast<std::int64_t>(o.max_connections)) {
-        ctx.listener_active->fetch_sub(1, std::memory_order_relaxed);
-        // Counted before the close, so whoever sees the close also sees it counted.
-        if (ctx.metrics.rejected_max_connections) ctx.metrics.rejected_max_connections->inc(a.loop.index());
-        std::string note;
-        if (ctx.logs.allow(ListenerEvent::rejected, &note))
-            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name,
-                         PeerAddress::from(peer, static_cast<socklen_t>(peer_len)).to_string(), o.max_connections,
-                         note);
-        ::close(fd);
-        return;
-    }
-    // Counted on the context before any hand-over, so the context outlives the posted start.
-    ctx.active.fetch_add(1, std::memory_order_relaxed);
-    const PeerAddress client = PeerAddress::from(peer, static_cast<socklen_t>(peer_len));
-    std::size_t target = ctx.loop_balancer->pick(client.ip_hash());
-    EventLoop& loop = loops_.at(target);
-    loop.add_load(1);
-    if (&loop == &a.loop) {
-        Session::start(loop, ctx, fd, client);
-    } else {
-        ListenerContext* c = &ctx;
-        auto hand_over = [&loop, c, fd, client] { Session::start(loop, *c, fd, client); };
-        static_assert(sizeof hand_over <= LoopTask::kInline, "a hand-over must not allocate");
-        loop.post(std::move(hand_over));
-    }
+    Admission::on_accepted(a.loop, loops_, *a.ctx, fd, PeerAddress::from(peer, static_cast<socklen_t>(peer_len)));
 }
 
 bool Listener::can_keep_sockets(const ListenerOptions& next) const {

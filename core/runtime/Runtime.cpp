@@ -218,7 +218,7 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
         ctx->loop_balancer = std::make_unique<LoopBalancer>(l.balancer, *loops_);
         if (catalogue_)
             ctx->metrics = catalogue_->listener(
-                l.name, ctx->client_codec ? ctx->client_codec->name() : "",
+                l, ctx->client_codec ? ctx->client_codec->name() : "",
                 ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
         gen->contexts.push_back(std::move(ctx));
     }
@@ -443,7 +443,8 @@ ReloadOutcome Runtime::reload(const Options& next) {
     }
     if (!out.errors.empty()) return out;  // `opened` closes what it bound
 
-    // Commit. Kept listeners carry their shared connection count into the new contexts.
+    // Commit. Kept listeners carry their shared connection count, rate bucket and per-IP counts
+    // into the new contexts.
     std::vector<std::unique_ptr<Listener>> listeners;
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
         auto& ctx = *gen->contexts[i];
@@ -451,6 +452,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
             for (std::size_t j = 0; j < listeners_.size(); ++j) {
                 if (listeners_[j].get() != kept[i]) continue;
                 ctx.listener_active = current_->contexts[j]->listener_active;
+                ctx.admission = current_->contexts[j]->admission;
                 kept[i]->switch_context(ctx);
                 listeners.push_back(std::move(listeners_[j]));
             }

@@ -354,6 +354,64 @@ class EchoBackend:
         self.sock.close()
 
 
+def closed_by_peer(sock, timeout=10.0):
+    """True once the peer has closed the connection: an orderly FIN (b"") or a reset (a peer that
+    closes with unread bytes, as a refused client's, resets)."""
+    sock.settimeout(timeout * SLOW)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+class HAProxy:
+    """A real HAProxy (Debian's haproxy) in the foreground with the given configuration
+    sections after a `defaults` block; ready once every port in `ports` accepts connections."""
+
+    def __init__(self, sections, ports):
+        self.dir = tempfile.mkdtemp(prefix="swy-haproxy-")
+        self.config = os.path.join(self.dir, "haproxy.cfg")
+        with open(self.config, "w") as f:
+            f.write("global\n  log stdout format raw local0\n"
+                    "defaults\n  log global\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n"
+                    + sections)
+        self.log_path = os.path.join(self.dir, "haproxy.log")
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.config], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT)
+
+        def accepting(port):
+            if self.proc.poll() is not None:
+                raise AssertionError("haproxy exited:\n" + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        for port in ports:
+            wait_until(lambda: accepting(port), what=f"haproxy accepting on {port}")
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def yaml_quote(s):
     return '"' + s.replace('\\', '\\\\').replace('"', '\\"') + '"'
 

@@ -9,16 +9,17 @@
 #include "config/MappingReader.hpp"
 #include "config/SectionReaders.hpp"
 #include "config/SizeParser.hpp"
+#include "config/SystemAccounts.hpp"
 #include "core/net/Address.hpp"
 
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 22> kListenerKeys = {
+constexpr std::array<std::string_view, 24> kListenerKeys = {
     "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream",        "handler",
     "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "max_buffer_size", "codec",
     "frame_timeout", "max_connections_per_ip", "rate_limit", "first_byte_timeout", "access",
-    "proxy_protocol", "trusted_sources", "proxy_protocol_timeout"};
+    "proxy_protocol", "trusted_sources", "proxy_protocol_timeout", "owner", "group"};
 constexpr std::array<std::string_view, 2> kProxyProtocolModes = {"off", "accept"};
 constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "unix"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
@@ -127,6 +128,18 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
             reader.error(YamlReader::key_mark(*f), "mode applies to unix listeners only (this listener is tcp)");
         else if (auto m = reader.file_mode(*f))
             listener.file_mode = *m;
+    }
+    if (auto f = map.field("owner")) {
+        if (!is_unix && protocol_known)
+            reader.error(YamlReader::key_mark(*f), "owner applies to unix listeners only (this listener is tcp)");
+        else if (auto account = read_user(reader, *f, &listener.owner))
+            listener.owner_uid = account->uid;
+    }
+    if (auto f = map.field("group")) {
+        if (!is_unix && protocol_known)
+            reader.error(YamlReader::key_mark(*f), "group applies to unix listeners only (this listener is tcp)");
+        else
+            listener.group_gid = read_group(reader, *f, &listener.group);
     }
     if (auto f = map.field("balancer"))
         if (auto i = reader.choice(*f, kBalancers)) listener.balancer = *parse_balance_policy(kBalancers[*i]);

@@ -106,6 +106,10 @@ struct ListenerOptions {
     // Unix sockets only. Owner and group (the daemon's user and group) may connect, nobody else:
     // a backend behind the socket sees the daemon's credentials, not the client's.
     std::uint32_t file_mode = 0660;
+    // Unix sockets only: the socket file's owner and group (names as configured, ids resolved
+    // when the config was read). Unset = the daemon's.
+    std::string owner, group;
+    std::optional<std::uint32_t> owner_uid, group_gid;
     std::uint32_t backlog = 511;
     std::uint64_t buffer_size = 16 * 1024; // per relay direction, borrowed while data flows
     // A raw direction whose reads keep filling its buffer doubles it, up to this (never below

@@ -49,6 +49,21 @@ bool is_stale_unix_socket(const std::string& path) {
     return rc != 0 && err == ECONNREFUSED;
 }
 
+// A unix socket file's owner and group, as configured (unset ones are left as they are).
+// Returns errno, 0 on success. Changing the owner needs root (CAP_CHOWN); a group the daemon's
+// user belongs to does not.
+int apply_owner(const std::string& path, const ListenerOptions& o) {
+    if (!o.owner_uid && !o.group_gid) return 0;
+    const uid_t uid = o.owner_uid ? static_cast<uid_t>(*o.owner_uid) : static_cast<uid_t>(-1);
+    const gid_t gid = o.group_gid ? static_cast<gid_t>(*o.group_gid) : static_cast<gid_t>(-1);
+    return ::lchown(path.c_str(), uid, gid) == 0 ? 0 : errno;
+}
+
+std::string owner_text(const ListenerOptions& o) {
+    return (o.owner.empty() ? std::string("(unchanged)") : o.owner) + ":" +
+           (o.group.empty() ? std::string("(unchanged)") : o.group);
+}
+
 }  // namespace
 
 // One listening socket, watched by its loop's poller (edge-triggered: accept until EAGAIN).
@@ -135,6 +150,11 @@ void Listener::open() {
                     int e = errno;
                     ::close(fd);
                     fail(*ctx_, "chmod " + addr->path, e);
+                }
+                if (int e = apply_owner(addr->path, o)) {
+                    ::close(fd);
+                    ::unlink(addr->path.c_str());
+                    fail(*ctx_, "chown " + addr->path + " to " + owner_text(o), e);
                 }
                 struct stat st {};
                 ::lstat(addr->path.c_str(), &st);
@@ -291,6 +311,9 @@ void Listener::switch_context(ListenerContext& next) {
     const auto& o = next.options;
     if (!unix_path_.empty() && o.file_mode != before.file_mode && ::chmod(unix_path_.c_str(), o.file_mode) != 0)
         spdlog::warn("listener {}: chmod {}: {}", o.name, unix_path_, std::strerror(errno));
+    if (!unix_path_.empty() && (o.owner_uid != before.owner_uid || o.group_gid != before.group_gid))
+        if (int e = apply_owner(unix_path_, o))
+            spdlog::warn("listener {}: chown {} to {}: {}", o.name, unix_path_, owner_text(o), std::strerror(e));
     ListenerContext* target = &next;
     const bool new_backlog = o.backlog != before.backlog;
     on_each_acceptor_loop([target, new_backlog](Acceptor& a) {

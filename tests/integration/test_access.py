@@ -1,11 +1,14 @@
-"""Who is served: access rules, max_connections_per_ip, rate_limit, first_byte_timeout.
+"""Who is served: access rules, max_connections_per_ip, rate_limit, first_byte_timeout, and
+who may connect to a unix listener (owner, group).
 
 Clients pick their source address on loopback (all of 127.0.0.0/8 is local) so one test can be
 several clients. Every refusal is checked from both ends: the client sees its connection closed,
 /metrics counts it under its reason, the log names the client, and the upstream never hears
 of it."""
+import os
 import re
 import socket
+import stat
 import time
 
 from harness import Daemon, EchoBackend, SLOW, closed_by_peer, connect, recv_exact, wait_until
@@ -230,3 +233,21 @@ listeners:
         assert len(lines) <= 10
         for s in burst:
             s.close()
+
+
+def test_unix_listener_owner_and_group():
+    path = os.path.join(Daemon.scratch_dir(), "owned.sock")
+    config = f"""
+listeners:
+  - {{name: u, protocol: unix, listen: {path}, handler: echo, owner: nobody, group: {{group}}}}
+"""
+    with Daemon(config.replace("{group}", "nogroup")) as d:
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == (65534, 65534)
+        assert stat.S_IMODE(st.st_mode) == 0o660
+        assert echoes(d.client("u"))
+        # A reload that changes them applies them to the socket file it keeps.
+        d.reload(config.replace("{group}", "root"))
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == (65534, 0)
+        assert echoes(d.client("u"))

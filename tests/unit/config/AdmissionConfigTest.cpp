@@ -169,3 +169,29 @@ TEST_CASE("send_proxy on an upstream: off, v1 or v2", "[config][admission]") {
     CHECK(errors_of(with_upstream("v3")) ==
           Errors{"4:17: upstreams[0].send_proxy: 'v3' is not one of off, v1 or v2 (did you mean v1?)"});
 }
+
+TEST_CASE("unix listeners: the socket file's owner and group, looked up when the file is read",
+          "[config][admission]") {
+    const std::string unix_listener = "listeners:\n"
+                                      "  - name: u\n"
+                                      "    protocol: unix\n"
+                                      "    listen: /tmp/switchyard-admission-test.sock\n"
+                                      "    handler: echo\n";
+    const Options plain = load(unix_listener);
+    CHECK_FALSE(plain.listeners[0].owner_uid);
+    CHECK_FALSE(plain.listeners[0].group_gid);
+    const Options o = load(unix_listener + "    owner: nobody\n    group: \"0\"\n");
+    CHECK(o.listeners[0].owner == "nobody");
+    CHECK(o.listeners[0].owner_uid == 65534u);
+    CHECK(o.listeners[0].group_gid == 0u);
+    CHECK(errors_of(unix_listener + "    owner: no-such-user-here\n    group: no-such-group-here\n") ==
+          Errors{
+              "6:12: listeners[0].owner: no user 'no-such-user-here' on this system",
+              "7:12: listeners[0].group: no group 'no-such-group-here' on this system",
+          });
+    CHECK(errors_of(listener_with("    owner: nobody\n    group: nogroup\n")) ==
+          Errors{
+              "5:5: listeners[0].owner: owner applies to unix listeners only (this listener is tcp)",
+              "6:5: listeners[0].group: group applies to unix listeners only (this listener is tcp)",
+          });
+}

@@ -61,6 +61,7 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.listeners[1].proxy_protocol_timeout == 5s);
     CHECK(o.listeners[2].protocol == ListenerProtocol::unix_stream);
     CHECK(o.listeners[2].file_mode == 0660);
+    CHECK(o.listeners[2].group_gid == 0u);
     CHECK(o.upstreams[0].send_proxy == SendProxy::off);
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/Daemon.hpp"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
@@ -15,12 +16,14 @@
 #include <thread>
 
 #include "config/ConfigLoader.hpp"
+#include "core/net/Address.hpp"
 #include "core/runtime/Runtime.hpp"
 #include "daemon/BinaryUpgrade.hpp"
 #include "daemon/CommandLine.hpp"
 #include "daemon/ConfigHash.hpp"
 #include "daemon/ConfigWatcher.hpp"
 #include "daemon/Logging.hpp"
+#include "daemon/PrivilegeDrop.hpp"
 #include "daemon/SocketActivation.hpp"
 #include "daemon/SystemdNotifier.hpp"
 
@@ -37,6 +40,18 @@ void print_errors(const std::string& file, const std::vector<ConfigError>& error
 }
 
 const char* protocol_name(ListenerProtocol p) { return p == ListenerProtocol::unix_stream ? "unix" : "tcp"; }
+
+// 127.0.0.0/8, ::1 and localhost: reachable from this host only.
+bool is_loopback_listen(const std::string& listen) {
+    auto address = parse_address(listen, nullptr, /*allow_port_zero=*/true);
+    if (!address) return false;
+    if (address->host == "localhost") return true;
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, address->host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, address->host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
 
 // "access 2 rule(s), max_connections_per_ip 4, ..." for the settings that decide who is served.
 std::string admission_summary(const ListenerOptions& l) {
@@ -95,8 +110,14 @@ void log_summary(const Runtime& rt) {
                          "rules keep nobody out; end them with '- deny: all'",
                          l.name);
     }
-    if (!rt.metrics_address().empty())
+    if (!rt.metrics_address().empty()) {
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);
+        if (!is_loopback_listen(o.metrics.listen))
+            spdlog::warn("metrics: the admin endpoint listens on {}, beyond this host: /metrics and /healthz answer "
+                         "whoever can reach it; listen on 127.0.0.1 unless a scraper elsewhere needs it, and then "
+                         "keep it behind a firewall",
+                         o.metrics.listen);
+    }
 }
 
 // "serving 3 listener(s), 12 connection(s)": the STATUS= line systemctl status shows.
@@ -188,7 +209,7 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
         // replaces (binary upgrade) are adopted by the listeners of those names.
         InheritedSockets inherited = sockets_from_systemd();
         if (inherited.empty()) inherited = BinaryUpgrade::sockets_from_previous_process();
-        rt->start(std::move(inherited));
+        rt->start(std::move(inherited), [&options] { drop_privileges(options); });
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         std::cerr << "switchyard: " << e.what() << "\n";

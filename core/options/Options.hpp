@@ -132,6 +132,13 @@ struct Options {
     LogOptions log;
     std::string plugin_dir;      // empty = built-in default search path
     bool watch_config = false;   // reload when the config file changes (inotify), as on SIGHUP
+    // Started as root: switch to this user (and group: `group`, or the user's own) once every
+    // socket is bound. Names as configured; ids resolved when the config was read.
+    std::string user, group;
+    std::optional<std::uint32_t> user_uid, user_gid;
+    // Load codec plugins even when their file or directory may be written by someone other
+    // than root or the daemon's user (logged). Off: such plugins are refused.
+    bool allow_writable_plugins = false;
     MetricsOptions metrics;
     std::vector<UpstreamOptions> upstreams;
     std::vector<ListenerOptions> listeners;

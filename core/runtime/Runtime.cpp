@@ -48,11 +48,14 @@ namespace {
 
 CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) {
     CodecPlan plan;
+    const PluginTrust trust = PluginTrust::of_daemon(options.user_uid ? &*options.user_uid : nullptr,
+                                                     options.user_gid ? &*options.user_gid : nullptr,
+                                                     options.allow_writable_plugins);
     for (const auto& u : options.upstreams)
-        plan.upstream.push_back(u.codec ? Codec::open(*u.codec, options.plugin_dir, errors) : nullptr);
+        plan.upstream.push_back(u.codec ? Codec::open(*u.codec, options.plugin_dir, errors, &trust) : nullptr);
     for (std::size_t i = 0; i < options.listeners.size(); ++i) {
         const auto& l = options.listeners[i];
-        auto client = l.codec ? Codec::open(*l.codec, options.plugin_dir, errors) : nullptr;
+        auto client = l.codec ? Codec::open(*l.codec, options.plugin_dir, errors, &trust) : nullptr;
         std::shared_ptr<const Codec> up = client;
         for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
             if (options.upstreams[k].name != l.upstream || !options.upstreams[k].codec) continue;
@@ -286,7 +289,7 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
 }
 
-void Runtime::start(InheritedSockets inherited) {
+void Runtime::start(InheritedSockets inherited, const std::function<void()>& bound) {
     if (started_) return;
     for (auto& l : listeners_) {
         std::vector<int> fds = inherited.take(l->name());
@@ -306,6 +309,7 @@ void Runtime::start(InheritedSockets inherited) {
     }
     for (const auto& name : inherited.names())
         spdlog::warn("no listener is named {}: closing the socket(s) {} passed for it", name, inherited.origin);
+    if (bound) bound();
 
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();

@@ -195,3 +195,26 @@ TEST_CASE("unix listeners: the socket file's owner and group, looked up when the
               "6:5: listeners[0].group: group applies to unix listeners only (this listener is tcp)",
           });
 }
+
+TEST_CASE("user and group to run as, resolved when the file is read", "[config][admission]") {
+    const Options defaults = load(listener_with(""));
+    CHECK_FALSE(defaults.user_uid);
+    CHECK_FALSE(defaults.allow_writable_plugins);
+    const Options o = load("user: nobody\n" + listener_with(""));
+    CHECK(o.user == "nobody");
+    CHECK(o.user_uid == 65534u);
+    CHECK(o.user_gid == 65534u);  // the user's primary group
+    const Options g = load("user: nobody\ngroup: root\n" + listener_with(""));
+    CHECK(g.user_gid == 0u);
+    CHECK(g.group == "root");
+    CHECK(load("user: \"65534\"\n" + listener_with("")).user_uid == 65534u);
+    CHECK(load("allow_writable_plugins: true\n" + listener_with("")).allow_writable_plugins);
+    CHECK(errors_of("user: nobdy\ngroup: nogrup\n" + listener_with("")) ==
+          Errors{"1:7: user: no user 'nobdy' on this system", "2:8: group: no group 'nogrup' on this system"});
+    CHECK(errors_of("group: nogroup\n" + listener_with("")) ==
+          Errors{"1:1: group: group needs 'user' (the user to switch to once the sockets are bound)"});
+    // A uid the account database does not know has no group to take: it must be given.
+    CHECK(errors_of("user: \"4000000\"\n" + listener_with("")) ==
+          Errors{"1:7: user: user 4000000 has no entry in the account database, so no group: set 'group' too"});
+    CHECK(load("user: \"4000000\"\ngroup: \"4000000\"\n" + listener_with("")).user_gid == 4000000u);
+}

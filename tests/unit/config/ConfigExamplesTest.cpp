@@ -63,6 +63,8 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.listeners[2].file_mode == 0660);
     CHECK(o.listeners[2].group_gid == 0u);
     CHECK(o.upstreams[0].send_proxy == SendProxy::off);
+    CHECK_FALSE(o.user_uid);
+    CHECK_FALSE(o.allow_writable_plugins);
 }
 
 TEST_CASE("codecs.yaml shows line and line-to-length-field codecs", "[config][examples]") {

@@ -10,8 +10,10 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 6> kUpstreamKeys = {"name", "balancer", "connect_timeout",
-                                                            "connect_attempts", "endpoints", "codec"};
+constexpr std::array<std::string_view, 7> kUpstreamKeys = {"name",      "balancer", "connect_timeout",
+                                                            "connect_attempts", "endpoints", "codec",
+                                                            "send_proxy"};
+constexpr std::array<std::string_view, 3> kSendProxy = {"off", "v1", "v2"};
 constexpr std::array<std::string_view, 2> kEndpointKeys = {"address", "weight"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 
@@ -85,6 +87,9 @@ void read_upstream(YamlReader& reader, const YamlField& field, Options& options,
         }
     }
     if (auto f = map.field("codec")) upstream.codec = read_codec(reader, *f);
+    if (auto f = map.field("send_proxy"))
+        if (auto i = reader.choice(*f, kSendProxy))
+            upstream.send_proxy = *i == 0 ? SendProxy::off : *i == 1 ? SendProxy::v1 : SendProxy::v2;
 
     options.upstreams.push_back(std::move(upstream));
     sources.upstreams.push_back(std::move(source));

@@ -18,6 +18,8 @@
 #include "core/metrics/Counter.hpp"
 #include "core/metrics/Gauge.hpp"
 #include "core/metrics/Histogram.hpp"
+#include "core/net/ProxyHeader.hpp"
+#include "core/proxy/Admission.hpp"
 #include "core/proxy/ConnectFailure.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/net/SocketAddress.hpp"
@@ -54,8 +56,10 @@ std::size_t scratch_for(const Codec* enc) {
 
 }  // namespace
 
-void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client) {
+void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client,
+                    const PeerAddress& destination) {
     SessionPtr s(new Session(loop, ctx, fd, client));
+    s->destination_ = destination;
     intrusive_ptr_add_ref(s.get());  // the open session's reference on itself, dropped by close()
     if (int err = loop.poller().add(fd, &s->sides_[0])) {
         spdlog::error("listener {}: {}: cannot watch the accepted socket: {}", ctx.options.name, s->side_text(0),
@@ -200,6 +204,10 @@ void Session::on_connected(int error) {
                     loop_.index(),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_started_).count());
         }
+        if (pool.options().send_proxy != SendProxy::off && !send_proxy_header()) {
+            close();
+            return;
+        }
         start_relay();
         return;
     }
@@ -219,13 +227,38 @@ void Session::on_connected(int error) {
         connect_next();
         return;
     }
-    inc(ctx_.metrics.rejected_upstream_unavailable, loop_.index());
+    inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::upstream_unavailable)], loop_.index());
     std::string note;
     if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
         spdlog::warn("listener {}: {}: connect failed: {}; upstream {} unavailable after {} connect attempt(s), "
                      "closing the client{}",
                      ctx_.options.name, upstream, message, pool.name(), attempts_, note);
     close();
+}
+
+// The upstream expects a PROXY protocol header before anything else: the client (its real
+// address when a balancer in front named it) and the address it connected to. A connection
+// just established has an empty send buffer, and a header (at most 107 bytes) always fits in
+// it, so it goes in one send; anything less is a broken connection.
+bool Session::send_proxy_header() {
+    PeerAddress destination = destination_;
+    if (destination.family() == AF_UNSPEC) {
+        SocketAddress local;
+        local.length = sizeof local.storage;
+        if (::getsockname(sides_[0].fd, local.data(), &local.length) == 0)
+            destination = PeerAddress::from(local.data(), local.length);
+    }
+    std::uint8_t header[ProxyHeaderParser::kMaxV1Length + 1];
+    static_assert(sizeof header >= kMaxV2WriteLength);
+    const std::size_t length = upstream_pool_->options().send_proxy == SendProxy::v1
+                                   ? write_proxy_header_v1(client_, destination, reinterpret_cast<char*>(header))
+                                   : write_proxy_header_v2(client_, destination, header);
+    const ssize_t n = ::send(sides_[1].fd, header, length, MSG_NOSIGNAL);
+    if (n > 0) count_written(0, static_cast<std::size_t>(n));
+    if (n == static_cast<ssize_t>(length)) return true;
+    spdlog::warn("listener {}: {}: could not send the PROXY protocol header: {}; closing the client",
+                 ctx_.options.name, side_text(1), n < 0 ? std::strerror(errno) : "short write");
+    return false;
 }
 
 // ---- relaying -------------------------------------------------------------------------------
@@ -624,9 +657,8 @@ void Session::close() {
     loop_.detach(this);
     loop_.add_load(-1);
     add(ctx_.metrics.connections_active, loop_.index(), -1);
-    ctx_.listener_active->fetch_sub(1, std::memory_order_relaxed);
     // Last: once a retired generation's count reaches 0 the runtime may free this context.
-    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
+    Admission::release(ctx_, client_, /*per_ip_taken=*/true);
     // Drop the open session's reference on itself only after the poll batch being dispatched:
     // later events of this batch may still name this session's sides.
     loop_.defer([self = SessionPtr(this, /*add_ref=*/false)] {});

@@ -31,8 +31,11 @@ class UpstreamPool;
 class Session final : public LoopSession {
 public:
     // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket from
-    // `client`; the listener has already counted it in ctx.active and loop load.
-    static void start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client);
+    // `client` (the real client, when a PROXY header named one); the listener has already
+    // counted it in ctx.active, listener_active, the per-IP counts and loop load. `destination`:
+    // the address the client connected to, when a PROXY header said so (else the socket's).
+    static void start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client,
+                      const PeerAddress& destination = {});
 
     void check_idle(SteadyTime now) override;  // loop thread only
     void force_close() override;               // loop thread only
@@ -94,6 +97,7 @@ private:
     void on_connected(int error);  // errno of the attempt, 0 = connected
     void on_connect_timeout();
     void start_relay();
+    bool send_proxy_header();  // false: the connection is broken
 
     void pump(int d);
     Step read(int d, bool* drained);  // *drained: a short read emptied the socket
@@ -128,6 +132,7 @@ private:
     Direction dirs_[2];
     LoopTimer connect_timer_;  // armed only while connecting
     PeerAddress client_;                     // as accepted: log lines name it even after a reset
+    PeerAddress destination_;                // from a PROXY header; unset (AF_UNSPEC) otherwise
     std::uint64_t tried_ = 0;                // endpoints tried (bit i%64)
     SteadyTime last_activity_;
     SteadyTime connect_started_;

@@ -11,7 +11,9 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                  "Client connections accepted and served by the listener.", {"listener"});
     listener_rejected_ = &r.counter(
         "switchyard_listener_connections_rejected_total",
-        "Client connections closed without being served, by reason (max_connections, upstream_unavailable).",
+        "Client connections closed without being served, by reason (max_connections, upstream_unavailable, denied, "
+        "rate_limit, max_connections_per_ip, first_byte_timeout, proxy_protocol_untrusted, proxy_protocol_invalid, "
+        "proxy_protocol_timeout).",
         {"listener", "reason"});
     listener_bytes_received_ = &r.counter("switchyard_listener_bytes_received_total",
                                           "Bytes received from clients.", {"listener"});
@@ -52,13 +54,29 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                             {"loop"});
 }
 
-ListenerMetrics MetricsCatalogue::listener(const std::string& name, const std::string& client_codec,
+ListenerMetrics MetricsCatalogue::listener(const ListenerOptions& o, const std::string& client_codec,
                                            const std::string& upstream_codec) {
+    const std::string& name = o.name;
     ListenerMetrics m;
     m.connections_active = &listener_active_->with({name});
     m.connections_total = &listener_total_->with({name});
-    m.rejected_max_connections = &listener_rejected_->with({name, "max_connections"});
-    m.rejected_upstream_unavailable = &listener_rejected_->with({name, "upstream_unavailable"});
+    // Every listener shows the two reasons any listener can meet; the others appear (at 0) on
+    // the listeners whose options can produce them.
+    const bool accepts_proxy = o.proxy_protocol == ProxyProtocolMode::accept;
+    const bool possible[] = {
+        true,                                       // max_connections
+        true,                                       // upstream_unavailable
+        !o.access.empty(),                          // denied
+        o.rate_limit.connections_per_second > 0,    // rate_limit
+        o.max_connections_per_ip > 0,               // max_connections_per_ip
+        o.first_byte_timeout.count() > 0,           // first_byte_timeout
+        accepts_proxy && !o.trusted_sources.empty(),  // proxy_protocol_untrusted
+        accepts_proxy,                              // proxy_protocol_invalid
+        accepts_proxy,                              // proxy_protocol_timeout
+    };
+    static_assert(std::size(possible) == static_cast<std::size_t>(RejectReason::count));
+    for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)
+        if (possible[r]) m.rejected[r] = &listener_rejected_->with({name, to_string(static_cast<RejectReason>(r))});
     m.bytes_received = &listener_bytes_received_->with({name});
     m.bytes_sent = &listener_bytes_sent_->with({name});
     m.frames_received = &listener_frames_received_->with({name});

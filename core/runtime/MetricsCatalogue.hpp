@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "core/options/Options.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard::metrics {
@@ -32,7 +33,7 @@ public:
 
     // Control thread: children for one listener. Codec names are "" for a side without one: both
     // when raw, the upstream one for a handler listener (it has no upstream side).
-    ListenerMetrics listener(const std::string& name, const std::string& client_codec,
+    ListenerMetrics listener(const ListenerOptions& options, const std::string& client_codec,
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
     LoopMetrics loop(std::size_t index);

@@ -48,11 +48,14 @@ namespace {
 
 CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) {
     CodecPlan plan;
+    const PluginTrust trust = PluginTrust::of_daemon(options.user_uid ? &*options.user_uid : nullptr,
+                                                     options.user_gid ? &*options.user_gid : nullptr,
+                                                     options.allow_writable_plugins);
     for (const auto& u : options.upstreams)
-        plan.upstream.push_back(u.codec ? Codec::open(*u.codec, options.plugin_dir, errors) : nullptr);
+        plan.upstream.push_back(u.codec ? Codec::open(*u.codec, options.plugin_dir, errors, &trust) : nullptr);
     for (std::size_t i = 0; i < options.listeners.size(); ++i) {
         const auto& l = options.listeners[i];
-        auto client = l.codec ? Codec::open(*l.codec, options.plugin_dir, errors) : nullptr;
+        auto client = l.codec ? Codec::open(*l.codec, options.plugin_dir, errors, &trust) : nullptr;
         std::shared_ptr<const Codec> up = client;
         for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
             if (options.upstreams[k].name != l.upstream || !options.upstreams[k].codec) continue;
@@ -218,7 +221,7 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
         ctx->loop_balancer = std::make_unique<LoopBalancer>(l.balancer, *loops_);
         if (catalogue_)
             ctx->metrics = catalogue_->listener(
-                l.name, ctx->client_codec ? ctx->client_codec->name() : "",
+                l, ctx->client_codec ? ctx->client_codec->name() : "",
                 ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
         gen->contexts.push_back(std::move(ctx));
     }
@@ -286,7 +289,7 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
 }
 
-void Runtime::start(InheritedSockets inherited) {
+void Runtime::start(InheritedSockets inherited, const std::function<void()>& bound) {
     if (started_) return;
     for (auto& l : listeners_) {
         std::vector<int> fds = inherited.take(l->name());
@@ -306,6 +309,7 @@ void Runtime::start(InheritedSockets inherited) {
     }
     for (const auto& name : inherited.names())
         spdlog::warn("no listener is named {}: closing the socket(s) {} passed for it", name, inherited.origin);
+    if (bound) bound();
 
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();
@@ -443,7 +447,8 @@ ReloadOutcome Runtime::reload(const Options& next) {
     }
     if (!out.errors.empty()) return out;  // `opened` closes what it bound
 
-    // Commit. Kept listeners carry their shared connection count into the new contexts.
+    // Commit. Kept listeners carry their shared connection count, rate bucket and per-IP counts
+    // into the new contexts.
     std::vector<std::unique_ptr<Listener>> listeners;
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
         auto& ctx = *gen->contexts[i];
@@ -451,6 +456,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
             for (std::size_t j = 0; j < listeners_.size(); ++j) {
                 if (listeners_[j].get() != kept[i]) continue;
                 ctx.listener_active = current_->contexts[j]->listener_active;
+                ctx.admission = current_->contexts[j]->admission;
                 kept[i]->switch_context(ctx);
                 listeners.push_back(std::move(listeners_[j]));
             }

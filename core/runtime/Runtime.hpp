@@ -5,6 +5,7 @@
 // endpoint. Building a generation is a pure function of the Options.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -64,9 +65,11 @@ public:
 
     // Control thread, once. Binds every listener (or adopts the sockets `inherited` holds for
     // its name: systemd socket activation, a binary upgrade) and the admin endpoint, then starts
-    // the loops. Sockets no listener claims are closed with a warning. Throws
-    // std::runtime_error with one line naming what failed.
-    void start(InheritedSockets inherited = {});
+    // the loops. Sockets no listener claims are closed with a warning. `bound`, when given, runs
+    // once every socket is bound and before the loops serve anything (the daemon drops root
+    // there). Throws std::runtime_error with one line naming what failed (what `bound` throws
+    // included).
+    void start(InheritedSockets inherited = {}, const std::function<void()>& bound = {});
 
     // Control thread: every listener's listening sockets by listener name, and the admin
     // endpoint's as admin_socket_name (still owned here), for a binary upgrade to pass on.

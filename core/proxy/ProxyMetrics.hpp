@@ -25,6 +25,7 @@ struct ListenerMetrics {
     metrics::Counter* connections_total = nullptr;
     metrics::Counter* rejected_max_connections = nullptr;
     metrics::Counter* rejected_upstream_unavailable = nullptr;
+    metrics::Counter* rejected_no_healthy_endpoint = nullptr;  // when_all_down: reject
     metrics::Counter* bytes_received = nullptr;  // from clients
     metrics::Counter* bytes_sent = nullptr;      // to clients
     metrics::Counter* frames_received = nullptr; // decoded from clients
@@ -43,6 +44,13 @@ struct EndpointMetrics {
     metrics::Histogram* connect_duration = nullptr;
     metrics::Counter* bytes_sent = nullptr;      // to the endpoint
     metrics::Counter* bytes_received = nullptr;  // from the endpoint
+};
+
+// One per upstream (all its generations share the children).
+struct UpstreamMetrics {
+    // New connections that found no usable endpoint: [0] balanced over all (fail-open),
+    // [1] rejected (when_all_down: reject).
+    metrics::Counter* all_down[2] = {};
 };
 
 constexpr const char* to_string(CodecErrorReason r) {

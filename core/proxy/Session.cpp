@@ -133,6 +133,17 @@ void Session::connect_next() {
     if (closed_) return;
     auto& pool = *upstream_pool_;
     std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried_);
+    if (idx == UpstreamPool::kNone) {
+        // when_all_down: reject (the pool has counted and logged the state).
+        inc(ctx_.metrics.rejected_no_healthy_endpoint, loop_.index());
+        std::string note;
+        if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
+            spdlog::warn("listener {}: {}: no healthy endpoint in upstream {} (when_all_down: reject); closing the "
+                         "client{}",
+                         ctx_.options.name, side_text(0), pool.name(), note);
+        close();
+        return;
+    }
     tried_ |= std::uint64_t{1} << (idx % 64);
     endpoint_ = static_cast<std::int32_t>(idx);
     auto& ep = pool.endpoint(idx);

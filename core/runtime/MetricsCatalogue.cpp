@@ -1,6 +1,7 @@
 #include "core/runtime/MetricsCatalogue.hpp"
 
 #include "core/metrics/ShardedMetrics.hpp"
+#include "core/options/Options.hpp"
 
 namespace switchyard {
 
@@ -11,7 +12,8 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                  "Client connections accepted and served by the listener.", {"listener"});
     listener_rejected_ = &r.counter(
         "switchyard_listener_connections_rejected_total",
-        "Client connections closed without being served, by reason (max_connections, upstream_unavailable).",
+        "Client connections closed without being served, by reason (max_connections, upstream_unavailable, "
+        "no_healthy_endpoint).",
         {"listener", "reason"});
     listener_bytes_received_ = &r.counter("switchyard_listener_bytes_received_total",
                                           "Bytes received from clients.", {"listener"});
@@ -44,6 +46,10 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                       {"upstream", "endpoint"});
     upstream_bytes_received_ = &r.counter("switchyard_upstream_bytes_received_total",
                                           "Bytes received from the endpoint.", {"upstream", "endpoint"});
+    upstream_all_down_ = &r.counter("switchyard_upstream_all_down_total",
+                                    "New connections that found no healthy endpoint of the upstream, by what "
+                                    "when_all_down did with them (reject, fail-open).",
+                                    {"upstream", "when_all_down"});
     loop_ticks_ = &r.counter("switchyard_loop_ticks_total", "Ticks run by the event loop.", {"loop"});
     loop_lag_ = &r.histogram("switchyard_loop_lag_seconds",
                              "How late each tick fired: the measure of a saturated loop.", {"loop"},
@@ -64,6 +70,7 @@ ListenerMetrics MetricsCatalogue::listener(const std::string& name, const std::s
     m.frames_received = &listener_frames_received_->with({name});
     m.frames_sent = &listener_frames_sent_->with({name});
     m.idle_timeouts = &idle_timeouts_->with({name});
+    m.rejected_no_healthy_endpoint = &listener_rejected_->with({name, "no_healthy_endpoint"});
     const std::string* codecs[2] = {&client_codec, &upstream_codec};
     const char* sides[2] = {"client", "upstream"};
     for (int side = 0; side < 2; ++side) {
@@ -85,6 +92,13 @@ EndpointMetrics MetricsCatalogue::endpoint(const std::string& upstream, const st
     m.connect_duration = &upstream_connect_duration_->with({upstream, endpoint});
     m.bytes_sent = &upstream_bytes_sent_->with({upstream, endpoint});
     m.bytes_received = &upstream_bytes_received_->with({upstream, endpoint});
+    return m;
+}
+
+UpstreamMetrics MetricsCatalogue::upstream(const std::string& name) {
+    UpstreamMetrics m;
+    m.all_down[0] = &upstream_all_down_->with({name, to_string(WhenAllDown::fail_open)});
+    m.all_down[1] = &upstream_all_down_->with({name, to_string(WhenAllDown::reject)});
     return m;
 }
 

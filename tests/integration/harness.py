@@ -361,9 +361,10 @@ def yaml_quote(s):
 class RedisServer:
     """A real redis-server on loopback (TCP port and unix socket); ready when it says READY=1."""
 
-    def __init__(self):
+    def __init__(self, port=None):
+        """`port`: a port to reuse (a redis that comes back where it was); default a free one."""
         self.dir = tempfile.mkdtemp(prefix="swy-redis-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.unix_path = os.path.join(self.dir, "redis.sock")
         notify_path = os.path.join(self.dir, "notify.sock")
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -54,6 +54,12 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.listeners[0].frame_timeout == 30s);
     CHECK(o.listeners[1].protocol == ListenerProtocol::unix_stream);
     CHECK(o.listeners[1].file_mode == 0660);
+    REQUIRE(o.upstreams.size() == 1);
+    REQUIRE(o.upstreams[0].health_check.has_value());
+    CHECK(o.upstreams[0].health_check->send == "PING\r\n");
+    CHECK(o.upstreams[0].health_check->expect == "+PONG");
+    CHECK(o.upstreams[0].max_fails == 1);
+    CHECK(o.upstreams[0].when_all_down == WhenAllDown::fail_open);
 }
 
 TEST_CASE("codecs.yaml shows line and line-to-length-field codecs", "[config][examples]") {

@@ -31,6 +31,9 @@ struct ListenerMetrics {
     metrics::Counter* frames_received = nullptr; // decoded from clients
     metrics::Counter* frames_sent = nullptr;     // encoded to clients
     metrics::Counter* idle_timeouts = nullptr;
+    // Connections a side ended with a reset (RST), relayed to the other side as a reset:
+    // [0] = the client reset, [1] = the upstream did.
+    metrics::Counter* resets[2] = {};
     // [side][reason]: side 0 = the client codec, 1 = the upstream codec (labels listener, side,
     // codec, reason). Decode errors count against the side that sent the bytes, encode failures
     // against the side the frame was being written to.

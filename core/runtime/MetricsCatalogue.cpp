@@ -31,6 +31,10 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                {"listener", "side", "codec", "reason"});
     idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
                                 "Connections closed after idle_timeout without traffic.", {"listener"});
+    resets_ = &r.counter("switchyard_listener_resets_total",
+                         "Connections that one side ended with a reset (RST), by that side (client, upstream); "
+                         "each is relayed to the other side as a reset.",
+                         {"listener", "side"});
     upstream_active_ = &r.gauge("switchyard_upstream_connections_active",
                                 "Connections currently open to the upstream endpoint.", {"upstream", "endpoint"});
     upstream_attempts_ = &r.counter("switchyard_upstream_connect_attempts_total",
@@ -71,6 +75,8 @@ ListenerMetrics MetricsCatalogue::listener(const std::string& name, const std::s
     m.frames_sent = &listener_frames_sent_->with({name});
     m.idle_timeouts = &idle_timeouts_->with({name});
     m.rejected_no_healthy_endpoint = &listener_rejected_->with({name, "no_healthy_endpoint"});
+    m.resets[0] = &resets_->with({name, "client"});
+    m.resets[1] = &resets_->with({name, "upstream"});
     const std::string* codecs[2] = {&client_codec, &upstream_codec};
     const char* sides[2] = {"client", "upstream"};
     for (int side = 0; side < 2; ++side) {

@@ -48,6 +48,7 @@ private:
     metrics::CounterFamily* listener_frames_sent_;
     metrics::CounterFamily* codec_errors_;
     metrics::CounterFamily* idle_timeouts_;
+    metrics::CounterFamily* resets_;
     metrics::CounterFamily* upstream_all_down_;
     metrics::GaugeFamily* upstream_active_;
     metrics::CounterFamily* upstream_attempts_;

@@ -401,3 +401,18 @@ def redis_command(sock, *args):
             raise EOFError("redis connection closed")
         reply += b
     return reply
+
+
+def blackhole():
+    """A listener whose accept queue is full, so SYNs to it are dropped and connects to it hang
+    (the kernel retries them after a second). Returns (listener, fillers): close both after."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(listener.getsockname())
+        fillers.append(f)
+    return listener, fillers

@@ -4,8 +4,7 @@ import socket
 import threading
 import time
 
-from harness import (Daemon, EchoBackend, RedisServer, free_port, recv_exact, redis_command, wait_until,
-                     yaml_quote)
+from harness import Daemon, EchoBackend, RedisServer, blackhole, free_port, recv_exact, redis_command, wait_until
 
 FAST_CHECKS = "{interval: 100ms, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2%s}"
 REDIS_CHECK = FAST_CHECKS % ', send: "PING\\r\\n", expect: "+PONG"'
@@ -103,17 +102,8 @@ class WrongReplyBackend:
 
 def test_check_results_are_told_apart():
     wrong = WrongReplyBackend()
-    # A listener whose accept queue is full drops SYNs: connects to it hang until the timeout.
-    blackhole = socket.socket()
-    blackhole.bind(("127.0.0.1", 0))
-    blackhole.listen(0)
-    hole = "127.0.0.1:%d" % blackhole.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        f = socket.socket()
-        f.setblocking(False)
-        f.connect_ex(blackhole.getsockname())
-        fillers.append(f)
+    hole_listener, fillers = blackhole()  # connects to it hang until the check's timeout
+    hole = "127.0.0.1:%d" % hole_listener.getsockname()[1]
     dead = "127.0.0.1:%d" % free_port()
     backend = EchoBackend()
     with Daemon(f"""
@@ -143,7 +133,7 @@ listeners:
         assert "the last with bad_response: reply of 11 byte(s) without the expected bytes, then " in d.log()
     for f in fillers:
         f.close()
-    blackhole.close()
+    hole_listener.close()
     wrong.close()
     backend.close()
 

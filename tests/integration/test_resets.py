@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from harness import Daemon, recv_exact, wait_until
+from harness import Daemon, blackhole, recv_exact, wait_until
 
 CHUNK = b"0123456789abcdef" * 4096  # 64 KiB
 
@@ -242,21 +242,6 @@ def test_client_ending_after_the_backend_half_closed(proxy, how):
         assert got == len(b"late words")
     s.close()
     settled(proxy)
-
-
-def blackhole():
-    """A listener whose accept queue is full: SYNs to it are dropped, so connects hang (and the
-    kernel retries them after a second). Returns (listener, fillers)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    fillers = []
-    for _ in range(3):
-        f = socket.socket()
-        f.setblocking(False)
-        f.connect_ex(listener.getsockname())
-        fillers.append(f)
-    return listener, fillers
 
 
 def test_client_reset_while_connecting_ends_the_attempt_at_once():

@@ -83,9 +83,18 @@ void log_summary(const Runtime& rt) {
         std::string eps;
         for (const auto& e : u.endpoints)
             eps += (eps.empty() ? "" : ", ") + e.address + (e.weight != 1 ? " weight " + std::to_string(e.weight) : "");
-        spdlog::info("upstream {}: balancer {}, connect_timeout {} ms, connect_attempts {}, endpoints [{}]{}", u.name,
-                     to_string(u.balancer), u.connect_timeout.count(), u.connect_attempts, eps,
-                     u.codec ? ", codec " + u.codec->plugin : "");
+        std::string health = u.max_fails ? fmt::format("max_fails {}, fail_timeout {} ms", u.max_fails,
+                                                       u.fail_timeout.count())
+                                         : std::string("max_fails 0");
+        if (u.health_check)
+            health += fmt::format(", health_check every {} ms (timeout {} ms, healthy/unhealthy threshold {}/{}{})",
+                                  u.health_check->interval.count(), u.health_check->timeout.count(),
+                                  u.health_check->healthy_threshold, u.health_check->unhealthy_threshold,
+                                  u.health_check->expect.empty() ? "" : ", send/expect");
+        spdlog::info("upstream {}: balancer {}, connect_timeout {} ms, connect_attempts {}, endpoints [{}]{}; {}, "
+                     "when_all_down {}",
+                     u.name, to_string(u.balancer), u.connect_timeout.count(), u.connect_attempts, eps,
+                     u.codec ? ", codec " + u.codec->plugin : "", health, to_string(u.when_all_down));
     }
     auto bound = rt.listener_addresses();
     for (std::size_t i = 0; i < o.listeners.size(); ++i) {

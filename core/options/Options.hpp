@@ -45,6 +45,25 @@ struct EndpointOptions {
 // What an upstream expects before the relayed bytes: nothing, or a PROXY protocol header (text v1
 // or binary v2) naming the client, as HAProxy's send-proxy / send-proxy-v2 on a server line.
 enum class SendProxy { off, v1, v2 };
+// Active health checks of every endpoint of an upstream (HAProxy's `check inter rise fall`,
+// nginx's `health_check`): a TCP connect, then optionally `send` and a reply containing `expect`,
+// all within `timeout`, every `interval`. `unhealthy_threshold` consecutive failures take a
+// healthy endpoint out of rotation, `healthy_threshold` consecutive passes put it back.
+struct HealthCheckOptions {
+    Duration interval{5000};
+    Duration timeout{1000};
+    std::uint32_t healthy_threshold = 2;
+    std::uint32_t unhealthy_threshold = 3;
+    std::string send;    // bytes written once connected ("" = none)
+    std::string expect;  // bytes the reply must contain ("" = the connect alone decides)
+    bool operator==(const HealthCheckOptions&) const = default;
+};
+
+// What a connection does when no endpoint of its upstream is healthy: be turned away, or be
+// balanced over every endpoint regardless of health (Envoy's panic mode).
+enum class WhenAllDown { fail_open, reject };
+
+constexpr const char* to_string(WhenAllDown w) { return w == WhenAllDown::reject ? "reject" : "fail-open"; }
 
 struct UpstreamOptions {
     std::string name;
@@ -54,6 +73,12 @@ struct UpstreamOptions {
     std::vector<EndpointOptions> endpoints;
     std::optional<CodecOptions> codec;  // default: the listener's codec
     SendProxy send_proxy = SendProxy::off;
+    std::optional<HealthCheckOptions> health_check;  // none = no active checks
+    // Passive health (nginx's max_fails/fail_timeout): after max_fails consecutive failed
+    // connects an endpoint gets no new connections for fail_timeout. 0 = never ejected.
+    std::uint32_t max_fails = 1;
+    Duration fail_timeout{10000};
+    WhenAllDown when_all_down = WhenAllDown::fail_open;
 };
 
 enum class ListenerProtocol { tcp, unix_stream };

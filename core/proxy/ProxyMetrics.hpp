@@ -28,6 +28,7 @@ enum class RejectReason : std::uint8_t {
     proxy_protocol_untrusted,  // proxy_protocol from an address outside trusted_sources
     proxy_protocol_invalid,    // a malformed PROXY header, or the connection ended inside one
     proxy_protocol_timeout,    // no complete PROXY header within proxy_protocol_timeout
+    no_healthy_endpoint,       // when_all_down: reject, and no endpoint is healthy
     count
 };
 enum class ConnectFailureReason : std::uint8_t {
@@ -44,6 +45,9 @@ struct ListenerMetrics {
     metrics::Counter* frames_received = nullptr; // decoded from clients
     metrics::Counter* frames_sent = nullptr;     // encoded to clients
     metrics::Counter* idle_timeouts = nullptr;
+    // Connections a side ended with a reset (RST), relayed to the other side as a reset:
+    // [0] = the client reset, [1] = the upstream did.
+    metrics::Counter* resets[2] = {};
     // [side][reason]: side 0 = the client codec, 1 = the upstream codec (labels listener, side,
     // codec, reason). Decode errors count against the side that sent the bytes, encode failures
     // against the side the frame was being written to.
@@ -57,6 +61,13 @@ struct EndpointMetrics {
     metrics::Histogram* connect_duration = nullptr;
     metrics::Counter* bytes_sent = nullptr;      // to the endpoint
     metrics::Counter* bytes_received = nullptr;  // from the endpoint
+};
+
+// One per upstream (all its generations share the children).
+struct UpstreamMetrics {
+    // New connections that found no usable endpoint: [0] balanced over all (fail-open),
+    // [1] rejected (when_all_down: reject).
+    metrics::Counter* all_down[2] = {};
 };
 
 constexpr const char* to_string(CodecErrorReason r) {
@@ -81,6 +92,7 @@ constexpr const char* to_string(RejectReason r) {
         case RejectReason::proxy_protocol_untrusted: return "proxy_protocol_untrusted";
         case RejectReason::proxy_protocol_invalid: return "proxy_protocol_invalid";
         case RejectReason::proxy_protocol_timeout: return "proxy_protocol_timeout";
+        case RejectReason::no_healthy_endpoint: return "no_healthy_endpoint";
         default: return "unknown";
     }
 }

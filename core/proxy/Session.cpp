@@ -121,6 +121,12 @@ void Session::on_side_events(int side, std::uint32_t events) {
     // Edge-triggered: a FIN that arrived with the last data raises no further edge, so it must
     // be remembered here and read to the end (the short-read shortcut no longer applies).
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.hung_up = true;
+    if (connecting_) {
+        // The client, while its upstream connection is being made: a FIN (and what came before
+        // it) waits for the relay to start; a reset ends the attempt now, not at connect_timeout.
+        if (events & EPOLLERR) abort_if_reset(side);
+        return;
+    }
     // Writability first: a direction blocked on a full destination resumes and may free the
     // buffer the other direction is about to need.
     if (s.want_write && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
@@ -131,12 +137,51 @@ void Session::on_side_events(int side, std::uint32_t events) {
         s.want_read = false;
         pump(side);
     }
+    // A reset on a socket that no direction is waiting on now (its reader paused because the
+    // other side is full, nothing being written to it) would go unseen until the other side
+    // moves, which may be never: look at it now. (A direction that did touch the socket has
+    // already taken the error and closed the session.)
+    if (!closed_ && (events & EPOLLERR)) abort_if_reset(side);
+}
+
+void Session::abort_if_reset(int side) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(sides_[side].fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) return;
+    reset_by(side, err);
+}
+
+// The peer on `side` aborted (a reset, or an error that broke the connection): abort the other
+// side too, with SO_LINGER 0 so its close sends a reset rather than a FIN, as a direct
+// connection would have shown it. What was in flight towards either peer is discarded, as a
+// reset discards it. (A unix socket has no reset: its peer sees a plain close.)
+void Session::reset_by(int side, int error) {
+    inc(ctx_.metrics.resets[side], loop_.index());
+    const int other = side == 0 ? 1 : 0;
+    if (!echo() && sides_[other].fd >= 0) {
+        linger abort_on_close{1, 0};
+        ::setsockopt(sides_[other].fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    }
+    spdlog::debug("listener {}: {}: {}; resetting the other side", ctx_.options.name, side_text(side),
+                  std::strerror(error));
+    close();
 }
 
 void Session::connect_next() {
     if (closed_) return;
     auto& pool = *upstream_pool_;
     std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried_);
+    if (idx == UpstreamPool::kNone) {
+        // when_all_down: reject (the pool has counted and logged the state).
+        inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::no_healthy_endpoint)], loop_.index());
+        std::string note;
+        if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
+            spdlog::warn("listener {}: {}: no healthy endpoint in upstream {} (when_all_down: reject); closing the "
+                         "client{}",
+                         ctx_.options.name, side_text(0), pool.name(), note);
+        close();
+        return;
+    }
     tried_ |= std::uint64_t{1} << (idx % 64);
     endpoint_ = static_cast<std::int32_t>(idx);
     auto& ep = pool.endpoint(idx);
@@ -286,7 +331,7 @@ void Session::pump(int d) {
                 return;
             }
             if (s == Step::failed) {
-                close();
+                reset_by(destination_side(d), last_error_);  // the destination refused what we wrote
                 return;
             }
             if (dir.parse_pos == dir.read_end) {
@@ -312,7 +357,7 @@ void Session::pump(int d) {
         }
         if (s == Step::failed) {
             count_truncated_frame(d);  // a reset ends the stream too
-            close();
+            reset_by(source_side(d), last_error_);
             return;
         }
         if (s == Step::progressed && !framed(d)) {
@@ -404,8 +449,7 @@ Session::Step Session::read(int d, bool* drained) {
     }
     if (would_block(errno)) return Step::blocked;
     if (errno == EINTR) return Step::progressed;
-    spdlog::debug("listener {}: {}: read error: {}", ctx_.options.name, side_text(source_side(d)),
-                  std::strerror(errno));
+    last_error_ = errno;
     return Step::failed;
 }
 
@@ -507,8 +551,7 @@ Session::Step Session::flush(int d) {
         }
     }
     if (n < 0 && (would_block(errno) || errno == EINTR)) return Step::blocked;
-    spdlog::debug("listener {}: {}: write failed: {}", ctx_.options.name, side_text(destination_side(d)),
-                  n < 0 ? std::strerror(errno) : "no progress");
+    last_error_ = n < 0 ? errno : EIO;
     return Step::failed;
 }
 

@@ -4,8 +4,11 @@
 // waits for readability without a buffer, borrows one from the loop's pool when data arrives,
 // decodes frames in place when a codec is configured, writes header+payload+trailer with
 // scatter/gather, stops reading its source while its destination is full (backpressure), and
-// hands the buffer back once drained. Half-close is propagated: EOF on one side becomes
-// shutdown(SHUT_WR) on the other while the other direction keeps flowing.
+// hands the buffer back once drained. Endings are relayed as they came: EOF on one side becomes
+// shutdown(SHUT_WR) on the other while the other direction keeps flowing; a reset (or any
+// error that broke a connection) on one side becomes a reset of the other (SO_LINGER 0, close),
+// in whatever state the session is: connecting, idle, mid-transfer, paused on a full peer or
+// half-closed.
 //
 // Both sockets are plain non-blocking descriptors watched by the loop's edge-triggered Poller,
 // registered once for their whole life. Included only by core/proxy .cpp files.
@@ -92,6 +95,8 @@ private:
     bool translating() const;
 
     void on_side_events(int side, std::uint32_t events);
+    void abort_if_reset(int side);       // the socket reports an error: reset_by(side)
+    void reset_by(int side, int error);  // `side` aborted: abort the other side, close
     void connect_next();
     void finish_connect();
     void on_connected(int error);  // errno of the attempt, 0 = connected
@@ -137,6 +142,7 @@ private:
     SteadyTime last_activity_;
     SteadyTime connect_started_;
     std::uint32_t refs_ = 0;
+    int last_error_ = 0;                     // errno of the read or write that failed
     std::int32_t endpoint_ = -1;             // index in the upstream pool, -1 = none
     std::uint16_t attempts_ = 0;
     std::uint16_t resolved_ = 0;             // which of the endpoint's resolved addresses endpoint_ uses

@@ -1,6 +1,7 @@
 #include "core/runtime/MetricsCatalogue.hpp"
 
 #include "core/metrics/ShardedMetrics.hpp"
+#include "core/options/Options.hpp"
 
 namespace switchyard {
 
@@ -13,7 +14,7 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
         "switchyard_listener_connections_rejected_total",
         "Client connections closed without being served, by reason (max_connections, upstream_unavailable, denied, "
         "rate_limit, max_connections_per_ip, first_byte_timeout, proxy_protocol_untrusted, proxy_protocol_invalid, "
-        "proxy_protocol_timeout).",
+        "proxy_protocol_timeout, no_healthy_endpoint).",
         {"listener", "reason"});
     listener_bytes_received_ = &r.counter("switchyard_listener_bytes_received_total",
                                           "Bytes received from clients.", {"listener"});
@@ -31,6 +32,10 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                {"listener", "side", "codec", "reason"});
     idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
                                 "Connections closed after idle_timeout without traffic.", {"listener"});
+    resets_ = &r.counter("switchyard_listener_resets_total",
+                         "Connections that one side ended with a reset (RST), by that side (client, upstream); "
+                         "each is relayed to the other side as a reset.",
+                         {"listener", "side"});
     upstream_active_ = &r.gauge("switchyard_upstream_connections_active",
                                 "Connections currently open to the upstream endpoint.", {"upstream", "endpoint"});
     upstream_attempts_ = &r.counter("switchyard_upstream_connect_attempts_total",
@@ -46,6 +51,10 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                       {"upstream", "endpoint"});
     upstream_bytes_received_ = &r.counter("switchyard_upstream_bytes_received_total",
                                           "Bytes received from the endpoint.", {"upstream", "endpoint"});
+    upstream_all_down_ = &r.counter("switchyard_upstream_all_down_total",
+                                    "New connections that found no healthy endpoint of the upstream, by what "
+                                    "when_all_down did with them (reject, fail-open).",
+                                    {"upstream", "when_all_down"});
     loop_ticks_ = &r.counter("switchyard_loop_ticks_total", "Ticks run by the event loop.", {"loop"});
     loop_lag_ = &r.histogram("switchyard_loop_lag_seconds",
                              "How late each tick fired: the measure of a saturated loop.", {"loop"},
@@ -73,6 +82,7 @@ ListenerMetrics MetricsCatalogue::listener(const ListenerOptions& o, const std::
         accepts_proxy && !o.trusted_sources.empty(),  // proxy_protocol_untrusted
         accepts_proxy,                              // proxy_protocol_invalid
         accepts_proxy,                              // proxy_protocol_timeout
+        o.handler == Handler::none,                 // no_healthy_endpoint (when_all_down: reject)
     };
     static_assert(std::size(possible) == static_cast<std::size_t>(RejectReason::count));
     for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)
@@ -82,6 +92,8 @@ ListenerMetrics MetricsCatalogue::listener(const ListenerOptions& o, const std::
     m.frames_received = &listener_frames_received_->with({name});
     m.frames_sent = &listener_frames_sent_->with({name});
     m.idle_timeouts = &idle_timeouts_->with({name});
+    m.resets[0] = &resets_->with({name, "client"});
+    m.resets[1] = &resets_->with({name, "upstream"});
     const std::string* codecs[2] = {&client_codec, &upstream_codec};
     const char* sides[2] = {"client", "upstream"};
     for (int side = 0; side < 2; ++side) {
@@ -103,6 +115,13 @@ EndpointMetrics MetricsCatalogue::endpoint(const std::string& upstream, const st
     m.connect_duration = &upstream_connect_duration_->with({upstream, endpoint});
     m.bytes_sent = &upstream_bytes_sent_->with({upstream, endpoint});
     m.bytes_received = &upstream_bytes_received_->with({upstream, endpoint});
+    return m;
+}
+
+UpstreamMetrics MetricsCatalogue::upstream(const std::string& name) {
+    UpstreamMetrics m;
+    m.all_down[0] = &upstream_all_down_->with({name, to_string(WhenAllDown::fail_open)});
+    m.all_down[1] = &upstream_all_down_->with({name, to_string(WhenAllDown::reject)});
     return m;
 }
 

@@ -36,6 +36,7 @@ public:
     ListenerMetrics listener(const ListenerOptions& options, const std::string& client_codec,
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
+    UpstreamMetrics upstream(const std::string& name);
     LoopMetrics loop(std::size_t index);
 
 private:
@@ -48,6 +49,8 @@ private:
     metrics::CounterFamily* listener_frames_sent_;
     metrics::CounterFamily* codec_errors_;
     metrics::CounterFamily* idle_timeouts_;
+    metrics::CounterFamily* resets_;
+    metrics::CounterFamily* upstream_all_down_;
     metrics::GaugeFamily* upstream_active_;
     metrics::CounterFamily* upstream_attempts_;
     metrics::CounterFamily* upstream_failures_;

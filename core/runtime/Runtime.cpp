@@ -14,6 +14,9 @@
 
 #include "core/admin/AdminServer.hpp"
 #include "core/codec/Codec.hpp"
+#include "core/health/EndpointHealth.hpp"
+#include "core/health/HealthChecker.hpp"
+#include "core/health/UpstreamHealthCollector.hpp"
 #include "core/loop/LoopGroup.hpp"
 #include "core/metrics/BuildInfo.hpp"
 #include "core/metrics/Exposition.hpp"
@@ -159,6 +162,8 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
         rt->exposition_ = std::make_unique<metrics::Exposition>();
         rt->exposition_->add(rt->sharded_);
         rt->exposition_->add(rt->plain_);
+        rt->health_collector_ = std::make_shared<UpstreamHealthCollector>();
+        rt->exposition_->add(rt->health_collector_);
         rt->exposition_->add(std::make_shared<LoopCollector>(*rt->loops_));
         rt->exposition_->add(std::make_shared<metrics::ProcessCollector>());
         rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->sharded_);
@@ -167,6 +172,7 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
         rt->loop_metrics_.resize(n);
     }
 
+    rt->health_checker_ = std::make_unique<HealthChecker>();
     rt->current_ = rt->build_generation(options, codecs);
     for (auto& ctx : rt->current_->contexts)
         rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
@@ -192,7 +198,11 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
     for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
         auto pool = std::make_unique<UpstreamPool>(options.upstreams[k], n);
         pool->codec = codecs.upstream[k];
+        for (std::size_t e = 0; e < pool->size(); ++e)
+            pool->endpoint(e).health = endpoint_health(pool->name(), pool->endpoint(e).label);
         if (catalogue_) {
+            gen->upstream_metrics.push_back(std::make_unique<UpstreamMetrics>(catalogue_->upstream(pool->name())));
+            pool->metrics = gen->upstream_metrics.back().get();
             for (std::size_t e = 0; e < pool->size(); ++e) {
                 auto& ep = pool->endpoint(e);
                 gen->endpoint_metrics.push_back(
@@ -226,6 +236,35 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
         gen->contexts.push_back(std::move(ctx));
     }
     return gen;
+}
+
+std::shared_ptr<EndpointHealth> Runtime::endpoint_health(const std::string& upstream, const std::string& endpoint) {
+    auto& slot = endpoint_health_[{upstream, endpoint}];
+    if (!slot) slot = std::make_shared<EndpointHealth>();
+    return slot;
+}
+
+void Runtime::prune_endpoint_health() {
+    std::erase_if(endpoint_health_, [](const auto& entry) { return entry.second.use_count() == 1; });
+}
+
+void Runtime::start_health_checks() {
+    std::vector<UpstreamPool*> pools;
+    std::vector<UpstreamHealthCollector::Endpoint> listed;
+    for (auto& pool : current_->upstreams) {
+        const bool checked = pool->options().health_check.has_value();
+        for (std::size_t e = 0; e < pool->size(); ++e) {
+            auto& ep = pool->endpoint(e);
+            if (!checked) {
+                ep.health->check_failed.store(false, std::memory_order_relaxed);
+                ep.health->checked = false;
+            }
+            listed.push_back({pool->name(), ep.label, ep.health, checked});
+        }
+        pools.push_back(pool.get());
+    }
+    current_->health_checks = health_checker_->check(pools);
+    if (health_collector_) health_collector_->set(std::move(listed));
 }
 
 void Runtime::apply_loop_settings(const Options& options) {
@@ -313,6 +352,7 @@ void Runtime::start(InheritedSockets inherited, const std::function<void()>& bou
 
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();
+    start_health_checks();
     started_ = true;
     phase_.store(Phase::serving);
 }
@@ -321,6 +361,8 @@ void Runtime::stop_accepting() {
     if (!started_ || stopped_) return;
     phase_.store(Phase::draining);
     for (auto& l : listeners_) l->stop_accepting();
+    // No new connection will pick an endpoint: checking them serves nobody.
+    current_->health_checks.reset();
 }
 
 admin::HealthReport Runtime::health() const {
@@ -358,6 +400,10 @@ void Runtime::stop() {
         // Give the loops a moment to run the closes before they stop.
         wait_drained(std::chrono::milliseconds(500));
     }
+    // Health checks stop before anything they report to goes.
+    if (current_) current_->health_checks.reset();
+    for (auto& gen : retired_) gen->health_checks.reset();
+    health_checker_.reset();
     // The admin endpoint goes first: its collectors read the loop threads' clocks.
     if (admin_server_) admin_server_->stop();
     if (loops_) {
@@ -390,6 +436,7 @@ void Runtime::hand_over() {
         l->stop_accepting();
     }
     if (admin_server_) admin_server_->stop();
+    current_->health_checks.reset();  // the new process checks from now on
 }
 
 ReloadOutcome Runtime::reload(const Options& next) {
@@ -477,8 +524,13 @@ ReloadOutcome Runtime::reload(const Options& next) {
     listeners_ = std::move(listeners);
     listener_count_.store(listeners_.size());
     current_->retired_at = std::chrono::steady_clock::now();
+    // The retired pools are checked no more; the new ones are, from now on. Endpoints both
+    // name keep their health (shared state): no endpoint flips to healthy by a reload.
+    current_->health_checks.reset();
     retired_.push_back(std::move(current_));
     current_ = std::move(gen);
+    start_health_checks();
+    prune_endpoint_health();
     apply_loop_settings(current_->options);
     publish_summary();
     out.applied = true;
@@ -522,6 +574,7 @@ void Runtime::reap() {
     std::erase_if(retired_, [&](const std::unique_ptr<Generation>& gen) {
         return std::find(idle.begin(), idle.end(), gen.get()) != idle.end();
     });
+    prune_endpoint_health();
     spdlog::info("reload: {} replaced configuration(s) freed (their last connection closed); {} still draining",
                  idle.size(), retired_.size());
 }

@@ -433,9 +433,10 @@ def yaml_quote(s):
 class RedisServer:
     """A real redis-server on loopback (TCP port and unix socket); ready when it says READY=1."""
 
-    def __init__(self):
+    def __init__(self, port=None):
+        """`port`: a port to reuse (a redis that comes back where it was); default a free one."""
         self.dir = tempfile.mkdtemp(prefix="swy-redis-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.unix_path = os.path.join(self.dir, "redis.sock")
         notify_path = os.path.join(self.dir, "notify.sock")
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -472,3 +473,18 @@ def redis_command(sock, *args):
             raise EOFError("redis connection closed")
         reply += b
     return reply
+
+
+def blackhole():
+    """A listener whose accept queue is full, so SYNs to it are dropped and connects to it hang
+    (the kernel retries them after a second). Returns (listener, fillers): close both after."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(listener.getsockname())
+        fillers.append(f)
+    return listener, fillers

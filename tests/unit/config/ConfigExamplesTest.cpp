@@ -65,6 +65,12 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.upstreams[0].send_proxy == SendProxy::off);
     CHECK_FALSE(o.user_uid);
     CHECK_FALSE(o.allow_writable_plugins);
+    REQUIRE(o.upstreams.size() == 1);
+    REQUIRE(o.upstreams[0].health_check.has_value());
+    CHECK(o.upstreams[0].health_check->send == "PING\r\n");
+    CHECK(o.upstreams[0].health_check->expect == "+PONG");
+    CHECK(o.upstreams[0].max_fails == 1);
+    CHECK(o.upstreams[0].when_all_down == WhenAllDown::fail_open);
 }
 
 TEST_CASE("codecs.yaml shows line and line-to-length-field codecs", "[config][examples]") {

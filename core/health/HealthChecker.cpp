@@ -1,5 +1,7 @@
 #include "core/health/HealthChecker.hpp"
 
+#include <exception>
+
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -196,17 +198,23 @@ asio::awaitable<void> check_endpoint(std::shared_ptr<State> state, Target& t) {
 }  // namespace
 
 HealthCheckRun::~HealthCheckRun() {
-    auto done = state_->finished.get_future();
-    asio::post(state_->ioc, [state = state_] {
-        state->stopping = true;
-        for (auto& t : state->targets) {
-            boost::system::error_code ignored;
-            t->deadline.cancel();
-            t->pause.cancel();
-            if (t->socket) t->socket->close(ignored);
-        }
-    });
-    done.wait();
+    try {
+        auto done = state_->finished.get_future();
+        asio::post(state_->ioc, [state = state_] {
+            state->stopping = true;
+            for (auto& t : state->targets) {
+                boost::system::error_code ignored;
+                t->deadline.cancel();
+                t->pause.cancel();
+                if (t->socket) t->socket->close(ignored);
+            }
+        });
+        done.wait();
+    } catch (const std::exception& e) {
+        // Only out of memory gets here; the checks would go on using what is being freed.
+        spdlog::critical("health checks: cannot stop them: {}", e.what());
+        std::terminate();
+    }
 }
 
 struct HealthChecker::Impl {

@@ -17,7 +17,10 @@
 namespace switchyard {
 namespace {
 
-bool same_address(const PeerAddress& a, const PeerAddress& b) { return std::memcmp(&a.addr, &b.addr, sizeof a.addr) == 0; }
+// Byte for byte: PeerAddress zeroes every byte of its union (see PeerAddress.hpp).
+bool same_address(const PeerAddress& a, const PeerAddress& b) {
+    return std::memcmp(a.addr.bytes, b.addr.bytes, sizeof a.addr.bytes) == 0;
+}
 
 bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
 

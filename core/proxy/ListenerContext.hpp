@@ -1,6 +1,6 @@
 #pragma once
 // What every session of one listener shares: its options, upstream, codecs and metric
-// children. Built on the control thread, then read-only except for the connection count.
+// children. Built on the control thread, then read-only except for the connection (or udp session) count.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -9,6 +9,7 @@
 #include "core/logging/LogRateLimiter.hpp"
 #include "core/options/Options.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
+#include "core/proxy/datagram/DatagramMetrics.hpp"
 
 namespace switchyard {
 
@@ -24,9 +25,10 @@ struct ListenerContext {
     std::size_t block_size = 16 * 1024;  // relay buffer size incl. framing scratch space
     std::size_t max_raw_block_size = 64 * 1024;  // how far a raw direction's buffer may grow
     ListenerMetrics metrics;
+    DatagramListenerMetrics datagram_metrics;  // udp listeners only
     LogRateLimiter reject_log;  // max_connections rejections
     LogRateLimiter error_log;   // codec errors, upstream failures
-    // Accept path and session close only (any thread): enforces max_connections.
+    // Accept path and session close only (any thread): enforces max_connections (udp: max_sessions).
     alignas(64) std::atomic<std::int64_t> active{0};
 };
 

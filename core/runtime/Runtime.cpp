@@ -20,6 +20,7 @@
 #include "core/proxy/Listener.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
+#include "core/proxy/datagram/DatagramListener.hpp"
 #include "core/runtime/LoopCollector.hpp"
 #include "core/runtime/MetricsCatalogue.hpp"
 
@@ -154,7 +155,18 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
                                                     ctx->upstream_codec ? ctx->upstream_codec->name() : "");
         if (l.idle_timeout.count() > 0 && (shortest_idle.count() == 0 || l.idle_timeout < shortest_idle))
             shortest_idle = l.idle_timeout;
-        rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
+        if (l.datagram()) {
+            if (rt->catalogue_) {
+                ctx->datagram_metrics = rt->catalogue_->datagram_listener(l.name);
+                for (std::size_t e = 0; ctx->upstream && e < ctx->upstream->size(); ++e) {
+                    auto& ep = ctx->upstream->endpoint(e);
+                    if (ep.metrics) rt->catalogue_->endpoint_datagrams(*ep.metrics, ctx->upstream->name(), ep.label);
+                }
+            }
+            rt->datagram_listeners_.push_back(std::make_unique<DatagramListener>(*ctx, *rt->loops_));
+        } else {
+            rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
+        }
         rt->contexts_.push_back(std::move(ctx));
     }
 
@@ -199,12 +211,14 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
 void Runtime::start() {
     if (started_) return;
     for (auto& l : listeners_) l->open();
+    for (auto& l : datagram_listeners_) l->open();
     if (exposition_) {
         admin_server_ = std::make_unique<admin::AdminServer>(
             *exposition_, [this] { return health(); }, options_.metrics.listen, options_.metrics.path);
         admin_server_->start();
     }
     for (auto& l : listeners_) l->start_accepting();
+    for (auto& l : datagram_listeners_) l->start_accepting();
     loops_->start();
     started_ = true;
     phase_.store(Phase::serving);
@@ -214,13 +228,15 @@ void Runtime::stop_accepting() {
     if (!started_ || stopped_) return;
     phase_.store(Phase::draining);
     for (auto& l : listeners_) l->stop_accepting();
+    for (auto& l : datagram_listeners_) l->stop_accepting();
 }
 
 admin::HealthReport Runtime::health() const {
     switch (phase_.load()) {
         case Phase::starting: return {false, "starting"};
         case Phase::serving:
-            return {true, fmt::format("serving: {} listeners accepting, {} connections", listeners_.size(),
+            return {true, fmt::format("serving: {} listeners accepting, {} connections",
+                                      listeners_.size() + datagram_listeners_.size(),
                                       loops_->session_count())};
         case Phase::draining:
             return {false, fmt::format("draining: {} connections open", loops_->session_count())};
@@ -258,6 +274,7 @@ void Runtime::stop() {
         loops_->join();
     }
     listeners_.clear();
+    datagram_listeners_.clear();  // ends udp sessions still open (the loops have stopped)
     // Destroying the loops destroys handlers still queued, and with them the last sessions,
     // while the listener contexts those sessions point at are still alive.
     loops_.reset();
@@ -268,7 +285,16 @@ std::size_t Runtime::loop_count() const { return loop_metrics_.size(); }
 
 std::vector<std::pair<std::string, std::string>> Runtime::listener_addresses() const {
     std::vector<std::pair<std::string, std::string>> out;
-    for (auto& l : listeners_) out.emplace_back(l->name(), l->bound_address());
+    std::size_t stream = 0, datagram = 0;  // config order, from the two kinds
+    for (const auto& l : options_.listeners) {
+        if (l.datagram() && datagram < datagram_listeners_.size()) {
+            auto& d = datagram_listeners_[datagram++];
+            out.emplace_back(d->name(), d->bound_address());
+        } else if (!l.datagram() && stream < listeners_.size()) {
+            auto& s = listeners_[stream++];
+            out.emplace_back(s->name(), s->bound_address());
+        }
+    }
     return out;
 }
 

@@ -15,6 +15,7 @@ namespace switchyard {
 
 class LoopGroup;
 class Listener;
+class DatagramListener;
 class UpstreamPool;
 class MetricsCatalogue;
 struct ListenerContext;
@@ -84,7 +85,8 @@ private:
     std::vector<std::unique_ptr<EndpointMetrics>> endpoint_metrics_;
     std::vector<std::unique_ptr<UpstreamPool>> upstreams_;
     std::vector<std::unique_ptr<ListenerContext>> contexts_;
-    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::vector<std::unique_ptr<Listener>> listeners_;                   // tcp and unix
+    std::vector<std::unique_ptr<DatagramListener>> datagram_listeners_;  // udp
     std::vector<std::uint64_t> ticks_;  // per loop, written by that loop only
     bool started_ = false;
     bool stopped_ = false;

@@ -19,19 +19,26 @@ Options load_example(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, metrics", "[config][examples]") {
+TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, udp echo and proxy, metrics",
+          "[config][examples]") {
     const Options o = load_example("switchyard.yaml");
     CHECK(o.loops == 0);
     CHECK(o.metrics.listen == "127.0.0.1:9464");
     CHECK(o.metrics.path == "/metrics");
-    REQUIRE(o.listeners.size() == 2);
+    REQUIRE(o.listeners.size() == 4);
+    CHECK(o.listeners[2].protocol == ListenerProtocol::udp);
+    CHECK(o.listeners[2].listen == "127.0.0.1:7000");  // beside the tcp echo on the same port
+    CHECK(o.listeners[2].handler == Handler::echo);
+    CHECK(o.listeners[3].protocol == ListenerProtocol::udp);
+    CHECK(o.listeners[3].upstream == "udp-echo");
+    CHECK(o.listeners[3].idle_timeout == 60s);  // the udp default
     CHECK(o.listeners[0].name == "echo");
     CHECK(o.listeners[0].listen == "127.0.0.1:7000");
     CHECK(o.listeners[0].handler == Handler::echo);
     CHECK(o.listeners[1].name == "echo-proxy");
     CHECK(o.listeners[1].listen == "127.0.0.1:7001");
     CHECK(o.listeners[1].upstream == "echo");
-    REQUIRE(o.upstreams.size() == 1);
+    REQUIRE(o.upstreams.size() == 2);
     CHECK(o.upstreams[0].name == "echo");
     REQUIRE(o.upstreams[0].endpoints.size() == 1);
     CHECK(o.upstreams[0].endpoints[0].address == "127.0.0.1:7000");
@@ -40,7 +47,11 @@ TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, met
 TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") {
     const Options o = load_example("reference.yaml");
     CHECK(o.tick == 1s);
-    REQUIRE(o.listeners.size() == 2);
+    REQUIRE(o.listeners.size() == 3);
+    CHECK(o.listeners[2].protocol == ListenerProtocol::udp);
+    CHECK(o.listeners[2].max_sessions == 10000);
+    CHECK(o.listeners[2].responses == 1u);
+    CHECK(o.listeners[2].max_datagram == 65507);
     CHECK(o.listeners[0].reuse_port);
     CHECK(o.listeners[0].balancer == BalancePolicy::least_connections);
     CHECK(o.listeners[1].protocol == ListenerProtocol::unix_stream);

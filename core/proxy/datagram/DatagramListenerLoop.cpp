@@ -1,0 +1,197 @@
+#include "core/proxy/datagram/DatagramListenerLoop.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "core/loop/EventLoop.hpp"
+#include "core/metrics/Counter.hpp"
+#include "core/proxy/ListenerContext.hpp"
+#include "core/proxy/datagram/DatagramListener.hpp"
+#include "core/proxy/datagram/DatagramSession.hpp"
+
+namespace switchyard {
+
+namespace {
+
+// recvmmsg calls per readiness of the listener socket before the loop's other work runs.
+constexpr int kReadBudget = 8;
+// Slots per batch: up to 32, fewer for large max_datagram (at most ~2 MiB of address space
+// per batch; pages are only backed as datagrams fill them).
+std::size_t batch_slots(std::size_t max_datagram) {
+    return std::clamp<std::size_t>((2u << 20) / std::max<std::size_t>(max_datagram, 1), 4, 32);
+}
+
+}  // namespace
+
+DatagramListenerLoop::DatagramListenerLoop(DatagramListener& listener, ListenerContext& ctx, EventLoop& loop)
+    : listener_(listener),
+      ctx_(ctx),
+      loop_(loop),
+      received_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram),
+      replies_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram) {}
+
+DatagramListenerLoop::~DatagramListenerLoop() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::size_t DatagramListenerLoop::index() const { return loop_.index(); }
+
+void DatagramListenerLoop::make_inbox(std::size_t bytes) { inbox_ = std::make_unique<HandoffRing>(bytes); }
+
+void DatagramListenerLoop::start_reading() {
+    if (fd_ < 0) return;
+    if (int err = loop_.poller().add(fd_, this, EPOLLIN | EPOLLET)) {
+        spdlog::error("listener {}: cannot watch the udp socket: {}", ctx_.options.name, std::strerror(err));
+        return;
+    }
+    read_socket();  // datagrams that queued before the watch raised no edge
+}
+
+void DatagramListenerLoop::on_poll_events(std::uint32_t) { read_socket(); }
+
+void DatagramListenerLoop::count_drop(DatagramDropReason reason, std::uint64_t n) {
+    if (auto* c = ctx_.datagram_metrics.dropped[static_cast<int>(reason)]) c->inc(loop_.index(), n);
+}
+
+void DatagramListenerLoop::read_socket() {
+    const std::size_t shard = loop_.index();
+    const bool echoing = ctx_.upstream == nullptr;
+    for (int budget = kReadBudget; budget > 0; --budget) {
+        int n = received_.receive_from(fd_);
+        if (n < 0) {
+            const int e = errno;
+            if (e == EAGAIN || e == EWOULDBLOCK) break;
+            if (e == EINTR) continue;
+            // ECONNREFUSED and friends can surface here from an earlier send's ICMP error; they
+            // say nothing about the datagrams queued.
+            spdlog::debug("listener {}: udp receive: {}", ctx_.options.name, std::strerror(e));
+            continue;
+        }
+        std::uint64_t bytes = 0;
+        std::uint64_t oversize = 0;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+            if (received_.truncated(i)) {
+                ++oversize;  // larger than max_datagram: never passed on cut short
+                continue;
+            }
+            bytes += received_.length(i);
+            const PeerAddress peer = received_.peer(i);
+            if (peer.empty()) continue;
+            if (echoing) {
+                if (listener_.accepting()) received_.keep(i, peer, received_.local(i));
+            } else if (listener_.routed()) {
+                listener_.route(*this, peer, received_.local(i), received_.data(i), received_.length(i));
+            } else {
+                deliver(peer, received_.local(i), received_.data(i), received_.length(i));
+            }
+        }
+        if (auto* c = ctx_.datagram_metrics.datagrams_received) c->inc(shard, static_cast<std::uint64_t>(n) - oversize);
+        if (auto* c = ctx_.metrics.bytes_received) c->inc(shard, bytes);
+        if (oversize) count_drop(DatagramDropReason::oversize, oversize);
+        if (echoing) echo(static_cast<std::size_t>(n));
+        if (listener_.routed()) listener_.wake_owners();
+        // Fewer than a full batch: the queue is empty (a later datagram raises a new edge).
+        if (static_cast<std::size_t>(n) < received_.capacity()) return;
+    }
+    // Budget spent with datagrams still queued: let the loop's sessions run first.
+    loop_.defer([this] { read_socket(); });
+}
+
+void DatagramListenerLoop::echo(std::size_t) {
+    if (!received_.empty()) count_sent(received_.flush(fd_));
+}
+
+void DatagramListenerLoop::count_sent(const DatagramBatch::FlushResult& r) {
+    const std::size_t shard = loop_.index();
+    if (auto* c = ctx_.datagram_metrics.datagrams_sent) c->inc(shard, r.sent);
+    if (auto* c = ctx_.metrics.bytes_sent) c->inc(shard, r.sent_bytes);
+    if (r.would_block) count_drop(DatagramDropReason::send_buffer_full, r.would_block);
+    if (r.failed) {
+        count_drop(DatagramDropReason::send_error, r.failed);
+        std::uint64_t suppressed = 0;
+        if (ctx_.error_log.allow(&suppressed))
+            spdlog::warn("listener {}: udp send to clients: {} ({} datagram(s) dropped)", ctx_.options.name,
+                         std::strerror(r.last_error), r.failed);
+    }
+}
+
+void DatagramListenerLoop::deliver(const PeerAddress& peer, const LocalAddress& local, const std::uint8_t* data,
+                                   std::size_t len) {
+    DatagramSession* session;
+    auto it = sessions_.find(peer);
+    if (it != sessions_.end()) {
+        session = it->second;
+    } else {
+        session = open_session(peer, local);
+        if (!session) {
+            if (listener_.routed()) listener_.forget_route(peer, index());
+            return;
+        }
+    }
+    session->from_client(data, len);
+}
+
+DatagramSession* DatagramListenerLoop::open_session(const PeerAddress& peer, const LocalAddress& local) {
+    if (!listener_.accepting()) return nullptr;  // draining: no new sessions
+    const auto& o = ctx_.options;
+    std::int64_t active = ctx_.active.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (o.max_sessions != 0 && active > static_cast<std::int64_t>(o.max_sessions)) {
+        ctx_.active.fetch_sub(1, std::memory_order_relaxed);
+        count_drop(DatagramDropReason::max_sessions);
+        std::uint64_t suppressed = 0;
+        if (ctx_.reject_log.allow(&suppressed))
+            spdlog::warn("listener {}: max_sessions {} reached, dropped a datagram from {}{}", o.name, o.max_sessions,
+                         peer.to_string(),
+                         suppressed ? fmt::format(" ({} more drops not logged)", suppressed) : "");
+        return nullptr;
+    }
+    DatagramSession* s = DatagramSession::open(*this, ctx_, peer, local);
+    if (s) sessions_.emplace(peer, s);
+    return s;
+}
+
+void DatagramListenerLoop::drain_inbox() {
+    inbox_->clear_wake();
+    inbox_->drain([this](const std::uint8_t* record, std::size_t len) {
+        DatagramHandoff h;
+        std::memcpy(&h, record, sizeof h);
+        deliver(h.peer, h.local, record + sizeof h, len - sizeof h);
+    });
+}
+
+void DatagramListenerLoop::replies_added() {
+    if (replies_.room() == 0) {
+        flush_replies();
+        return;
+    }
+    if (flush_pending_) return;
+    flush_pending_ = true;
+    // After the ready descriptors of this turn: the replies of every session that turned
+    // readable go out together.
+    loop_.defer([this] { flush_replies(); });
+}
+
+void DatagramListenerLoop::flush_replies() {
+    flush_pending_ = false;
+    if (!replies_.empty()) count_sent(replies_.flush(reply_fd_));
+}
+
+void DatagramListenerLoop::forget(DatagramSession& session) {
+    auto it = sessions_.find(session.client());
+    if (it != sessions_.end() && it->second == &session) sessions_.erase(it);
+    if (listener_.routed()) listener_.forget_route(session.client(), index());
+}
+
+void DatagramListenerLoop::end_sessions() {
+    std::vector<DatagramSession*> open;
+    open.reserve(sessions_.size());
+    for (auto& [peer, s] : sessions_) open.push_back(s);
+    for (DatagramSession* s : open) s->force_close();
+}
+
+}  // namespace switchyard

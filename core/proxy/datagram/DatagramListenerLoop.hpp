@@ -1,0 +1,94 @@
+#pragma once
+// What one loop holds of a udp listener: the listener socket it reads (reuse_port on, or loop 0),
+// the sessions it owns (a table keyed by client address: found by hash, no lock, as every
+// access is on this loop), a receive batch (recvmmsg) and a reply batch (upstream replies and
+// echoes gathered during a turn and sent with one sendmmsg at its end), and the inbox other
+// loops hand datagrams through when reuse_port is off. Loop thread only, unless noted.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "core/loop/Poller.hpp"
+#include "core/proxy/datagram/DatagramBatch.hpp"
+#include "core/proxy/datagram/DatagramMetrics.hpp"
+#include "core/proxy/datagram/HandoffRing.hpp"
+#include "core/proxy/datagram/PeerAddress.hpp"
+
+namespace switchyard {
+
+class EventLoop;
+class DatagramListener;
+class DatagramSession;
+struct ListenerContext;
+
+// What the receiving loop writes ahead of a datagram it hands to the owning loop's inbox.
+struct DatagramHandoff {
+    PeerAddress peer;
+    LocalAddress local;
+};
+
+class DatagramListenerLoop final : public PollHandler {
+public:
+    // Control thread.
+    DatagramListenerLoop(DatagramListener& listener, ListenerContext& ctx, EventLoop& loop);
+    ~DatagramListenerLoop();  // closes its socket; sessions must be gone (end_sessions)
+    DatagramListenerLoop(const DatagramListenerLoop&) = delete;
+    DatagramListenerLoop& operator=(const DatagramListenerLoop&) = delete;
+
+    // Control thread, before the loops run: the socket this loop reads (owned), and the one
+    // its replies leave from (its own, or the receiving loop's when reuse_port is off).
+    void set_socket(int fd) {
+        fd_ = fd;
+        reply_fd_ = fd;
+    }
+    void set_reply_socket(int fd) { reply_fd_ = fd; }
+    int socket() const { return fd_; }
+    // Control thread: this loop can be handed datagrams (reuse_port off, several loops).
+    void make_inbox(std::size_t bytes);
+    HandoffRing* inbox() { return inbox_.get(); }
+
+    EventLoop& loop() { return loop_; }
+    std::size_t index() const;
+
+    // Loop thread: start reading the socket (and whatever queued before the watch).
+    void start_reading();
+    void on_poll_events(std::uint32_t events) override;
+
+    // A client datagram for a session this loop owns (or will open). Loop thread only.
+    void deliver(const PeerAddress& peer, const LocalAddress& local, const std::uint8_t* data, std::size_t len);
+    // Runs the datagrams other loops handed over. Loop thread only.
+    void drain_inbox();
+
+    // ---- for DatagramSession ------------------------------------------------------------
+    // The reply batch, for a session to receive its upstream's replies straight into.
+    DatagramBatch& replies() { return replies_; }
+    // Sends the reply batch now when full, else at the end of this turn.
+    void replies_added();
+    void flush_replies();
+    // The session ended: drop it from the table.
+    void forget(DatagramSession& session);
+    void count_drop(DatagramDropReason reason, std::uint64_t n = 1);
+
+    // Control thread after the loops stopped: ends every session still open.
+    void end_sessions();
+
+private:
+    void read_socket();
+    void echo(std::size_t received);
+    void count_sent(const DatagramBatch::FlushResult& r);
+    DatagramSession* open_session(const PeerAddress& peer, const LocalAddress& local);
+
+    DatagramListener& listener_;
+    ListenerContext& ctx_;
+    EventLoop& loop_;
+    int fd_ = -1;
+    int reply_fd_ = -1;
+    DatagramBatch received_;
+    DatagramBatch replies_;
+    bool flush_pending_ = false;
+    std::unique_ptr<HandoffRing> inbox_;
+    std::unordered_map<PeerAddress, DatagramSession*, PeerAddressHash> sessions_;
+};
+
+}  // namespace switchyard

@@ -143,9 +143,6 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
         const ListenerOptions& l = options.listeners[i];
         const ListenerSource& source = sources.listeners[i];
         const bool listener_udp = l.datagram();
-        if (listener_udp && l.codec)
-            add(errors, source.codec,
-                "codecs on udp listeners are not supported yet: datagrams are relayed as they are");
         if (l.upstream.empty()) continue;
         const UpstreamOptions* u = nullptr;
         std::size_t k = 0;

@@ -384,3 +384,57 @@ def test_sigterm_drains_udp_sessions_until_idle():
     old.close()
     newcomer.close()
     backend.close()
+
+
+def codec_config(backend, listener_codec, upstream_codec=None):
+    up = f", codec: {upstream_codec}" if upstream_codec else ""
+    return f"""
+loops: 1
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: back, endpoints: ["{backend}"]{up}}}
+listeners:
+  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: back, codec: {listener_codec}}}
+"""
+
+
+def test_codec_on_a_udp_listener_translates_each_datagram_frame_by_frame():
+    # statsd-like lines from the client; the backend speaks 4-byte length fields. One datagram in,
+    # one datagram out, every frame re-encoded; the reply comes back as lines.
+    back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    back.bind(("127.0.0.1", 0))
+    back.settimeout(5 * SLOW)
+    with Daemon(codec_config("127.0.0.1:%d" % back.getsockname()[1], "{plugin: line}", "{plugin: length-field}")) as d:
+        c = udp_client(d.addr("u"))
+        c.send(b"a:1|c\nbb:2|g\nlast:3|ms")  # the last line has no newline: decode_end frames it
+        datagram, session = back.recvfrom(1000)
+        assert datagram == b"\x00\x00\x00\x05a:1|c\x00\x00\x00\x06bb:2|g\x00\x00\x00\x09last:3|ms"
+        back.sendto(b"\x00\x00\x00\x02ok\x00\x00\x00\x04done", session)
+        assert c.recv(1000) == b"ok\ndone\n"
+        # A reply that does not frame (a length field longer than the datagram) is dropped.
+        back.sendto(b"\x00\x00\x00\x09cut", session)
+        wait_until(lambda: metric(d, "switchyard_udp_datagrams_dropped_total", listener="u", reason="codec_error") == 1,
+                   what="codec error counted")
+        assert metric(d, "switchyard_codec_errors_total", listener="u", codec="length-field", reason="malformed") == 1
+        m = d.metrics()
+        assert m.get("switchyard_listener_frames_received_total", listener="u") == 3
+        assert m.get("switchyard_listener_frames_sent_total", listener="u") == 2
+        assert nothing_waiting(c)
+        c.close()
+    back.close()
+
+
+def test_a_datagram_that_does_not_frame_is_dropped_and_counted_not_passed_on():
+    backend = UdpEchoBackend()
+    with Daemon(codec_config(backend.address, "{plugin: length-field, length_field_length: 2}")) as d:
+        c = udp_client(d.addr("u"))
+        c.send(b"\x00\x05abc")  # says 5 bytes, holds 3
+        wait_until(lambda: metric(d, "switchyard_udp_datagrams_dropped_total", listener="u", reason="codec_error") == 1,
+                   what="codec error counted")
+        assert backend.received == 0
+        c.send(b"\x00\x03abc\x00\x01z")  # whole frames: passed on as they came (both sides alike)
+        assert c.recv(100) == b"\x00\x03abc\x00\x01z"
+        assert "codec length-field: malformed datagram from client" in d.log()
+        c.close()
+    backend.close()

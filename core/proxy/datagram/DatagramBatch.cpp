@@ -77,13 +77,16 @@ void DatagramBatch::set_send_header(std::size_t i, const PeerAddress& to, const 
     h.msg_iov = &iov_[i];
     h.msg_iovlen = 1;
     h.msg_flags = 0;
+    attach_source(h, control_[i].bytes, to.family(), from);
+}
+
+void DatagramBatch::attach_source(msghdr& h, unsigned char* control, int to_family, const LocalAddress& from) {
     h.msg_control = nullptr;
     h.msg_controllen = 0;
-    if (from.family == AF_UNSPEC || from.family != to.family()) return;
+    if (from.family == AF_UNSPEC || from.family != to_family) return;
     // The source address of the reply: the one the client sent to (nginx sets it the same way).
-    Control& ctl = control_[i];
-    std::memset(ctl.bytes, 0, sizeof ctl.bytes);
-    h.msg_control = ctl.bytes;
+    std::memset(control, 0, kControlSpace);
+    h.msg_control = control;
     cmsghdr* c;
     if (from.family == AF_INET) {
         h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));

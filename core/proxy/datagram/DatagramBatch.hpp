@@ -64,8 +64,14 @@ public:
     // Forgets the kept entries without sending them.
     void clear() { size_ = 0; }
 
-private:
+    // Room a control buffer needs for attach_source().
     static constexpr std::size_t kControlSpace = 64;  // >= CMSG_SPACE(sizeof(in6_pktinfo))
+    // Points h's control data (in `control`, kControlSpace bytes) at an IP_PKTINFO /
+    // IPV6_PKTINFO asking the kernel to send from `from`; nothing when `from` is unknown or of
+    // another family than the destination. Any thread.
+    static void attach_source(msghdr& h, unsigned char* control, int to_family, const LocalAddress& from);
+
+private:
     void arm_receive(std::size_t i, bool named);
     void set_send_header(std::size_t i, const PeerAddress& to, const LocalAddress& from);
 

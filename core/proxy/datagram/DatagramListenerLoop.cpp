@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/loop/EventLoop.hpp"
+#include "core/codec/Codec.hpp"
 #include "core/metrics/Counter.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/datagram/DatagramListener.hpp"
@@ -33,7 +34,14 @@ DatagramListenerLoop::DatagramListenerLoop(DatagramListener& listener, ListenerC
       ctx_(ctx),
       loop_(loop),
       received_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram),
-      replies_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram) {}
+      replies_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram) {
+    if (ctx.client_codec) {
+        // Both sides frame alike (passthrough): datagrams are checked and passed on as they came.
+        const Codec* up = ctx.upstream_codec ? ctx.upstream_codec.get() : ctx.client_codec.get();
+        to_upstream_ = std::make_unique<DatagramFramer>(*ctx.client_codec, ctx.passthrough ? nullptr : up);
+        to_client_ = std::make_unique<DatagramFramer>(*up, ctx.passthrough ? nullptr : ctx.client_codec.get());
+    }
+}
 
 DatagramListenerLoop::~DatagramListenerLoop() {
     if (fd_ >= 0) ::close(fd_);
@@ -83,7 +91,17 @@ void DatagramListenerLoop::read_socket() {
             const PeerAddress peer = received_.peer(i);
             if (peer.empty()) continue;
             if (echoing) {
-                if (listener_.accepting()) received_.keep(i, peer, received_.local(i));
+                if (!listener_.accepting()) continue;
+                if (to_client_) {  // echo with a codec: only datagrams that frame come back
+                    int frames = to_client_->decode(received_.data(i), received_.length(i));
+                    if (frames < 0) {
+                        codec_error(0, *to_client_, peer);
+                        continue;
+                    }
+                    if (auto* c = ctx_.metrics.frames_received) c->inc(shard, static_cast<std::uint64_t>(frames));
+                    if (auto* c = ctx_.metrics.frames_sent) c->inc(shard, static_cast<std::uint64_t>(frames));
+                }
+                received_.keep(i, peer, received_.local(i));
             } else if (listener_.routed()) {
                 listener_.route(*this, peer, received_.local(i), received_.data(i), received_.length(i));
             } else {
@@ -185,6 +203,42 @@ void DatagramListenerLoop::forget(DatagramSession& session) {
     auto it = sessions_.find(session.client());
     if (it != sessions_.end() && it->second == &session) sessions_.erase(it);
     if (listener_.routed()) listener_.forget_route(session.client(), index());
+}
+
+void DatagramListenerLoop::codec_error(int side, const DatagramFramer& framer, const PeerAddress& client) {
+    count_drop(DatagramDropReason::codec_error);
+    if (auto* c = ctx_.metrics.codec_errors[side][static_cast<int>(framer.error())]) c->inc(loop_.index());
+    std::uint64_t suppressed = 0;
+    if (ctx_.error_log.allow(&suppressed)) {
+        const Codec* codec = side == 0 ? ctx_.client_codec.get() : ctx_.upstream_codec.get();
+        spdlog::warn("listener {}: codec {}: {} datagram from {} {}: {}; dropped{}", ctx_.options.name,
+                     codec ? codec->name() : std::string("?"), to_string(framer.error()),
+                     side == 0 ? "client" : "upstream for client", client.to_string(), framer.reason(),
+                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+    }
+}
+
+void DatagramListenerLoop::send_reply_now(const PeerAddress& to, const LocalAddress& from, const iovec* iov,
+                                          int iov_count) {
+    msghdr h{};
+    alignas(cmsghdr) unsigned char control[DatagramBatch::kControlSpace];
+    h.msg_name = const_cast<sockaddr*>(to.data());
+    h.msg_namelen = to.length;
+    h.msg_iov = const_cast<iovec*>(iov);
+    h.msg_iovlen = static_cast<std::size_t>(iov_count);
+    DatagramBatch::attach_source(h, control, to.family(), from);
+    DatagramBatch::FlushResult r;
+    ssize_t n = ::sendmsg(reply_fd_, &h, MSG_DONTWAIT);
+    if (n >= 0) {
+        r.sent = 1;
+        r.sent_bytes = static_cast<std::size_t>(n);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        r.would_block = 1;
+    } else {
+        r.failed = 1;
+        r.last_error = errno;
+    }
+    count_sent(r);
 }
 
 void DatagramListenerLoop::end_sessions() {

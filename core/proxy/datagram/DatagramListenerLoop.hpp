@@ -10,7 +10,9 @@
 #include <unordered_map>
 
 #include "core/loop/Poller.hpp"
+#include "core/proxy/ProxyMetrics.hpp"
 #include "core/proxy/datagram/DatagramBatch.hpp"
+#include "core/proxy/datagram/DatagramFramer.hpp"
 #include "core/proxy/datagram/DatagramMetrics.hpp"
 #include "core/proxy/datagram/HandoffRing.hpp"
 #include "core/proxy/datagram/PeerAddress.hpp"
@@ -69,6 +71,16 @@ public:
     // The session ended: drop it from the table.
     void forget(DatagramSession& session);
     void count_drop(DatagramDropReason reason, std::uint64_t n = 1);
+    // With a codec: the framers of this loop (null without one). to_upstream decodes client
+    // datagrams (and encodes them for the upstream's codec); to_client decodes the endpoint's
+    // replies (and encodes them for the client's codec).
+    DatagramFramer* to_upstream() { return to_upstream_.get(); }
+    DatagramFramer* to_client() { return to_client_.get(); }
+    // A datagram that did not frame: dropped, counted, logged (rate-limited). side 0 = the
+    // client's codec, 1 = the upstream's.
+    void codec_error(int side, const DatagramFramer& framer, const PeerAddress& client);
+    // Sends one re-encoded reply now, from `from` (translated replies are not batched).
+    void send_reply_now(const PeerAddress& to, const LocalAddress& from, const iovec* iov, int iov_count);
 
     // Control thread after the loops stopped: ends every session still open.
     void end_sessions();
@@ -88,6 +100,8 @@ private:
     DatagramBatch replies_;
     bool flush_pending_ = false;
     std::unique_ptr<HandoffRing> inbox_;
+    std::unique_ptr<DatagramFramer> to_upstream_;
+    std::unique_ptr<DatagramFramer> to_client_;
     std::unordered_map<PeerAddress, DatagramSession*, PeerAddressHash> sessions_;
 };
 

@@ -100,7 +100,25 @@ bool DatagramSession::connect_endpoint() {
 void DatagramSession::from_client(const std::uint8_t* data, std::size_t len) {
     if (closed_) return;
     last_activity_ = loop_.now();
-    ssize_t n = ::send(fd_, data, len, MSG_DONTWAIT);
+    ssize_t n;
+    if (DatagramFramer* framer = owner_.to_upstream()) {
+        // With a codec: only a datagram that frames is passed on, its frames re-encoded for
+        // the upstream's codec (one datagram out for one in).
+        int frames = framer->decode(data, len);
+        iovec iov[DatagramFramer::kMaxIov];
+        int pieces = frames < 0 ? -1 : framer->encode(data, len, iov);
+        if (pieces < 0) {
+            owner_.codec_error(framer->error() == CodecErrorReason::encode_failed ? 1 : 0, *framer, client_);
+            return;
+        }
+        inc(ctx_.metrics.frames_received, loop_.index(), static_cast<std::uint64_t>(frames));
+        msghdr h{};
+        h.msg_iov = iov;
+        h.msg_iovlen = static_cast<std::size_t>(pieces);
+        n = ::sendmsg(fd_, &h, MSG_DONTWAIT);
+    } else {
+        n = ::send(fd_, data, len, MSG_DONTWAIT);
+    }
     if (n >= 0) {
         if (auto* m = ctx_.upstream->endpoint(static_cast<std::size_t>(endpoint_)).metrics) {
             inc(m->datagrams_sent, loop_.index());
@@ -156,12 +174,29 @@ void DatagramSession::read_replies() {
         last_activity_ = loop_.now();
         std::uint64_t kept = 0;
         std::uint64_t bytes = 0;
+        DatagramFramer* framer = owner_.to_client();
         for (std::size_t i = first; i < first + static_cast<std::size_t>(n); ++i) {
             if (batch.truncated(i)) {
                 owner_.count_drop(DatagramDropReason::oversize);
                 continue;
             }
             bytes += batch.length(i);
+            if (framer) {
+                int frames = framer->decode(batch.data(i), batch.length(i));
+                iovec iov[DatagramFramer::kMaxIov];
+                int pieces = frames < 0 ? -1 : framer->encode(batch.data(i), batch.length(i), iov);
+                if (pieces < 0) {
+                    owner_.codec_error(framer->error() == CodecErrorReason::encode_failed ? 0 : 1, *framer, client_);
+                    continue;
+                }
+                inc(ctx_.metrics.frames_sent, shard, static_cast<std::uint64_t>(frames));
+                if (!framer->passthrough()) {
+                    // Re-encoded for the client's codec: sent now, from the pieces in place.
+                    owner_.send_reply_now(client_, local_, iov, pieces);
+                    if (limit && ++replies_ >= limit) break;
+                    continue;
+                }
+            }
             batch.keep(i, client_, local_);
             ++kept;
             if (limit && ++replies_ >= limit) break;

@@ -13,10 +13,10 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 17> kListenerKeys = {
+constexpr std::array<std::string_view, 18> kListenerKeys = {
     "name",         "protocol",        "listen",       "reuse_port", "balancer",    "upstream",
     "handler",      "idle_timeout",    "max_connections", "mode",    "backlog",     "buffer_size",
-    "max_buffer_size", "codec",        "max_sessions", "responses",  "max_datagram"};
+    "max_buffer_size", "codec",        "max_sessions", "responses",  "max_datagram", "receive_buffer"};
 constexpr std::array<std::string_view, 3> kProtocols = {"tcp", "unix", "udp"};
 constexpr std::array<ListenerProtocol, 3> kProtocolValues = {ListenerProtocol::tcp, ListenerProtocol::unix_stream,
                                                              ListenerProtocol::udp};
@@ -147,6 +147,8 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
             listener.responses = static_cast<std::uint32_t>(*n);
     if (auto f = datagram_only("max_datagram"))
         if (auto n = reader.size(*f, 1, kLargestDatagram)) listener.max_datagram = static_cast<std::uint32_t>(*n);
+    if (auto f = datagram_only("receive_buffer"))
+        if (auto n = reader.size(*f, 0, 1024ull * 1024 * 1024)) listener.receive_buffer = *n;
     // An explicit max below buffer_size is a contradiction; the default max just follows a
     // larger buffer_size.
     bool max_given = false;

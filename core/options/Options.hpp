@@ -85,6 +85,9 @@ struct ListenerOptions {
     // udp only. Largest datagram payload relayed, in bytes; anything larger is dropped and
     // counted, never passed on truncated. The default is the largest UDP payload over IPv4.
     std::uint32_t max_datagram = 65507;
+    // udp only. SO_RCVBUF asked for each listener socket, in bytes (the kernel caps it at
+    // net.core.rmem_max); the queue that absorbs bursts while a loop is busy. 0 = the kernel's default.
+    std::uint64_t receive_buffer = 4 * 1024 * 1024;
 
     bool datagram() const { return protocol == ListenerProtocol::udp; }
 };

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -67,6 +68,12 @@ void DatagramListener::open() {
         if (o.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
             fail(ctx_, "SO_REUSEPORT", errno);
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        // A deeper queue absorbs bursts while the loop is busy elsewhere: a datagram that finds
+        // it full is lost before anyone can count it (the kernel's RcvbufErrors).
+        if (o.receive_buffer > 0) {
+            int bytes = static_cast<int>(std::min<std::uint64_t>(o.receive_buffer, INT32_MAX / 2));
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+        }
         // On a wildcard address, learn which address each datagram was sent to, so the reply
         // leaves from it (a specific address needs nothing: replies leave from it anyway).
         if (wildcard) {

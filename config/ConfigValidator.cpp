@@ -174,8 +174,8 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
             add(errors, where,
                 mix + ": a bridge between datagrams and streams needs a codec on the listener (each frame is "
                       "one datagram)");
-        else
-            add(errors, where, mix + ": bridging datagrams and streams is not supported yet");
+        else if (listener_udp)
+            add(errors, where, mix + ": bridging datagrams to a stream upstream is not supported yet");
     }
 }
 

@@ -221,11 +221,15 @@ void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer
     loop.add_load(1);
     int family = peer->sa_family == AF_UNSPEC ? AF_UNIX : peer->sa_family;
     if (&loop == &a.loop) {
-        Session::start(loop, ctx_, fd, family, hash);
+        ctx_.start_session(loop, ctx_, fd, family, hash);
     } else {
         ListenerContext* ctx = &ctx_;
-        loop.post([&loop, ctx, fd, family, hash] { Session::start(loop, *ctx, fd, family, hash); });
+        loop.post([&loop, ctx, fd, family, hash] { ctx->start_session(loop, *ctx, fd, family, hash); });
     }
+}
+
+void start_stream_session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash) {
+    Session::start(loop, ctx, fd, family, client_ip_hash);
 }
 
 void Listener::stop_accepting() {

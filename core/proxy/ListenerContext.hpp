@@ -14,10 +14,20 @@
 namespace switchyard {
 
 class Codec;
+class EventLoop;
 class UpstreamPool;
+struct ListenerContext;
+
+// Starts the session of an accepted stream connection on its loop (loop thread of `loop`).
+using StreamSessionStarter = void (*)(EventLoop& loop, ListenerContext& ctx, int fd, int family,
+                                      std::uint64_t client_ip_hash);
+void start_stream_session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
 
 struct ListenerContext {
     ListenerOptions options;
+    // What an accepted stream connection becomes: a relayed Session, or, when the upstream
+    // speaks UDP, a StreamToDatagramSession (a bridge).
+    StreamSessionStarter start_session = &start_stream_session;
     UpstreamPool* upstream = nullptr;             // null for handler listeners
     std::shared_ptr<const Codec> client_codec;     // null = raw bytes
     std::shared_ptr<const Codec> upstream_codec;   // null = raw bytes

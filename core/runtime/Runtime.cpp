@@ -21,6 +21,7 @@
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
 #include "core/proxy/datagram/DatagramListener.hpp"
+#include "core/proxy/datagram/StreamToDatagramSession.hpp"
 #include "core/runtime/LoopCollector.hpp"
 #include "core/runtime/MetricsCatalogue.hpp"
 
@@ -155,7 +156,10 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
                                                     ctx->upstream_codec ? ctx->upstream_codec->name() : "");
         if (l.idle_timeout.count() > 0 && (shortest_idle.count() == 0 || l.idle_timeout < shortest_idle))
             shortest_idle = l.idle_timeout;
-        if (l.datagram()) {
+        // A stream listener whose upstream speaks UDP bridges: each frame is one datagram.
+        const bool bridged = !l.datagram() && ctx->upstream && ctx->upstream->options().protocol == UpstreamProtocol::udp;
+        if (bridged) ctx->start_session = &StreamToDatagramSession::start;
+        if (l.datagram() || bridged) {
             if (rt->catalogue_) {
                 ctx->datagram_metrics = rt->catalogue_->datagram_listener(l.name);
                 for (std::size_t e = 0; ctx->upstream && e < ctx->upstream->size(); ++e) {
@@ -163,6 +167,8 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
                     if (ep.metrics) rt->catalogue_->endpoint_datagrams(*ep.metrics, ctx->upstream->name(), ep.label);
                 }
             }
+        }
+        if (l.datagram()) {
             rt->datagram_listeners_.push_back(std::make_unique<DatagramListener>(*ctx, *rt->loops_));
         } else {
             rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));

@@ -438,3 +438,54 @@ def test_a_datagram_that_does_not_frame_is_dropped_and_counted_not_passed_on():
         assert "codec length-field: malformed datagram from client" in d.log()
         c.close()
     backend.close()
+
+
+@needs_dns
+def test_dig_over_tcp_through_a_length_field_listener_to_a_dns_server_over_udp():
+    # DNS over TCP frames each message with a 2-byte length; the bridge sends each frame as one
+    # UDP datagram to dnsmasq and frames each answer back.
+    dns = Dnsmasq()
+    try:
+        with Daemon(f"""
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: dns, protocol: udp, endpoints: ["{dns.address}"]}}
+listeners:
+  - {{name: t, listen: "127.0.0.1:0", upstream: dns, codec: {{plugin: length-field, length_field_length: 2}}}}
+""") as d:
+            port = d.addr("t").rsplit(":", 1)[1]
+            for name in ("example.test", "www.example.test"):
+                r = subprocess.run(["dig", "+tcp", "@127.0.0.1", "-p", port, name, "A", "+short", "+time=3", "+tries=1"],
+                                   capture_output=True, text=True, timeout=20)
+                assert r.stdout.strip() == "10.1.2.3", r.stdout + r.stderr
+            # Two queries in one TCP connection (dig keeps it open for both): two datagrams out.
+            r = subprocess.run(["dig", "+tcp", "+keepopen", "@127.0.0.1", "-p", port, "a.example.test", "b.example.test",
+                                "+short", "+time=3", "+tries=1"], capture_output=True, text=True, timeout=20)
+            assert r.stdout.split() == ["10.1.2.3", "10.1.2.3"], r.stdout + r.stderr
+            m = d.metrics()
+            endpoint = dns.address
+            assert m.get("switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=endpoint) == 4
+            assert m.get("switchyard_upstream_datagrams_received_total", upstream="dns", endpoint=endpoint) == 4
+            assert m.get("switchyard_listener_frames_received_total", listener="t") == 4
+            wait_until(lambda: metric(d, "switchyard_listener_connections_active", listener="t") == 0,
+                       what="the dig connections closed")
+            assert metric(d, "switchyard_listener_connections_total", listener="t") == 3
+    finally:
+        dns.close()
+
+
+def test_stream_to_udp_bridge_refused_endpoint_closes_the_connection():
+    dead = free_port()
+    with Daemon(f"""
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: gone, protocol: udp, endpoints: ["127.0.0.1:{dead}"]}}
+listeners:
+  - {{name: t, listen: "127.0.0.1:0", upstream: gone, codec: {{plugin: line}}}}
+""") as d:
+        s = d.client("t")
+        s.sendall(b"anyone?\n")
+        assert s.recv(100) == b""  # closed once the ICMP port unreachable comes back
+        assert metric(d, "switchyard_udp_datagrams_dropped_total", listener="t", reason="upstream_refused") == 1

@@ -19,6 +19,10 @@ namespace {
 struct Pair {
     std::shared_ptr<const Codec> decoder;
     std::shared_ptr<const Codec> encoder;  // null: passthrough
+    // The encoder's framing cannot be confused by payload bytes (a length field): what it
+    // writes decodes back into the same payloads. A line or delimiter encoder gives no such
+    // promise (a payload holding a newline becomes two lines), on streams as on datagrams.
+    bool round_trip;
 };
 
 std::shared_ptr<const Codec> open(const std::string& plugin, std::vector<std::pair<std::string, std::string>> options) {
@@ -51,8 +55,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     auto delim = open("delimiter", {{"delimiter", "|"}, {"max_frame", "32"}});
     auto len4 = open("length-field", {});
     auto len2 = open("length-field", {{"length_field_length", "2"}, {"max_frame", "1KiB"}});
-    pairs() = {{line, nullptr}, {line, len4}, {len4, line}, {line_cr, len2}, {delim, len2},
-               {len2, delim}, {len2, nullptr}, {delim, line_cr}};
+    pairs() = {{line, nullptr, true},   {line, len4, true},     {len4, line, false},   {line_cr, len2, true},
+               {delim, len2, true},   {len2, delim, false},   {len2, nullptr, true}, {delim, line_cr, false}};
     return 0;
 }
 
@@ -83,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(out.size() == len && std::memcmp(out.data(), datagram, len) == 0);
         return 0;
     }
+    if (!pair.round_trip) return 0;
     // What the other side receives decodes, with its codec, into the same payloads.
     DatagramFramer back(*pair.encoder, nullptr);
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(out.data());

@@ -170,12 +170,10 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
             sources.upstreams[k].protocol.line != 0 ? sources.upstreams[k].protocol : source.upstream;
         const std::string mix = std::string("listener '") + l.name + "' speaks " + (listener_udp ? "udp" : "tcp") +
                                 " and upstream '" + u->name + "' speaks " + (upstream_udp ? "udp" : "tcp");
-        if (!l.codec)
-            add(errors, where,
+        if (!l.codec) add(errors, where,
                 mix + ": a bridge between datagrams and streams needs a codec on the listener (each frame is "
                       "one datagram)");
-        else if (listener_udp)
-            add(errors, where, mix + ": bridging datagrams to a stream upstream is not supported yet");
+
     }
 }
 

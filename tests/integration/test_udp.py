@@ -489,3 +489,97 @@ listeners:
         s.sendall(b"anyone?\n")
         assert s.recv(100) == b""  # closed once the ICMP port unreachable comes back
         assert metric(d, "switchyard_udp_datagrams_dropped_total", listener="t", reason="upstream_refused") == 1
+
+
+class LineCollector:
+    """A TCP server that collects every byte its connections send (a stream upstream)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.data = b""
+        self.connections = 0
+        import threading
+        self.lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._read, args=(c,), daemon=True).start()
+
+    def _read(self, c):
+        c.sendall(b"ignored reply\n")  # fire-and-forget: the proxy reads and discards this
+        while True:
+            b = c.recv(65536)
+            if not b:
+                return
+            with self.lock:
+                self.data += b
+
+    def close(self):
+        self.sock.close()
+
+
+def bridge_config(stream_address, loops=1, reuse_port=False):
+    return f"""
+loops: {loops}
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: collector, protocol: tcp, endpoints: ["{stream_address}"]}}
+listeners:
+  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: collector, codec: {{plugin: line}}, reuse_port: {str(reuse_port).lower()}}}
+"""
+
+
+def test_udp_to_tcp_bridge_gathers_every_datagrams_lines_onto_one_pooled_connection():
+    collector = LineCollector()
+    with Daemon(bridge_config(collector.address)) as d:
+        wait_until(lambda: "stream connection to upstream collector" in d.log(), what="the pooled connection")
+        clients = [udp_client(d.addr("u")) for _ in range(5)]
+        expected = b""
+        for i, c in enumerate(clients):
+            c.send(b"metric.%d:1|c\nother.%d:2|g" % (i, i))  # the last line needs no newline
+            expected += b"metric.%d:1|c\nother.%d:2|g\n" % (i, i)
+        wait_until(lambda: collector.data == expected, what="every line at the stream upstream")
+        assert collector.connections == 1  # one connection per loop and upstream, not per client
+        m = d.metrics()
+        assert m.get("switchyard_listener_frames_received_total", listener="u") == 10
+        assert m.get("switchyard_udp_sessions_total", listener="u") in (None, 0.0)  # fire-and-forget
+        wait_until(lambda: metric(d, "switchyard_upstream_bytes_received_total", upstream="collector",
+                                  endpoint=collector.address) == len(b"ignored reply\n"), what="reply read and discarded")
+        for c in clients:
+            c.close()
+    collector.close()
+
+
+def test_udp_to_tcp_bridge_drops_and_counts_while_the_stream_is_down_then_reconnects():
+    port = free_port(  )
+    with Daemon(bridge_config(f"127.0.0.1:{port}")) as d:
+        c = udp_client(d.addr("u"))
+        c.send(b"lost\n")
+        wait_until(lambda: metric(d, "switchyard_udp_datagrams_dropped_total", listener="u", reason="stream_down") == 1,
+                   what="stream_down drop")
+        assert "retrying in" in d.log()
+        # The upstream comes up: the back-off retry finds it and later datagrams get through.
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(1)
+        srv.settimeout(15 * SLOW)
+        conn, _ = srv.accept()
+        wait_until(lambda: "is up" in d.log(), what="the connection up")
+        c.send(b"kept\n")
+        conn.settimeout(5 * SLOW)
+        assert conn.recv(100) == b"kept\n"
+        conn.close()
+        srv.close()
+        c.close()

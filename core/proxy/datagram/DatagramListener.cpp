@@ -91,7 +91,9 @@ void DatagramListener::open() {
             sa = bound;
         }
     }
-    routed_ = !o.reuse_port && loops_.size() > 1 && ctx_.upstream != nullptr;
+    // Sessions need their owner found; a bridge to a stream upstream has none (each loop that
+    // reads writes onto its own pooled connection).
+    routed_ = !o.reuse_port && loops_.size() > 1 && ctx_.upstream != nullptr && !per_loop_[0]->bridged();
     if (!o.reuse_port) {
         const int fd = per_loop_[0]->socket();
         for (std::size_t i = 1; i < per_loop_.size(); ++i) per_loop_[i]->set_reply_socket(fd);

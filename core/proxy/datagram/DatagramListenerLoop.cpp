@@ -12,6 +12,7 @@
 #include "core/codec/Codec.hpp"
 #include "core/metrics/Counter.hpp"
 #include "core/proxy/ListenerContext.hpp"
+#include "core/proxy/UpstreamPool.hpp"
 #include "core/proxy/datagram/DatagramListener.hpp"
 #include "core/proxy/datagram/DatagramSession.hpp"
 
@@ -35,12 +36,16 @@ DatagramListenerLoop::DatagramListenerLoop(DatagramListener& listener, ListenerC
       loop_(loop),
       received_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram),
       replies_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram) {
+    const bool stream_upstream = ctx.upstream && ctx.upstream->options().protocol == UpstreamProtocol::tcp;
     if (ctx.client_codec) {
         // Both sides frame alike (passthrough): datagrams are checked and passed on as they came.
+        // Onto a stream every frame is encoded: its terminator or length is what delimits it there.
         const Codec* up = ctx.upstream_codec ? ctx.upstream_codec.get() : ctx.client_codec.get();
-        to_upstream_ = std::make_unique<DatagramFramer>(*ctx.client_codec, ctx.passthrough ? nullptr : up);
+        const bool as_they_came = ctx.passthrough && !stream_upstream;
+        to_upstream_ = std::make_unique<DatagramFramer>(*ctx.client_codec, as_they_came ? nullptr : up);
         to_client_ = std::make_unique<DatagramFramer>(*up, ctx.passthrough ? nullptr : ctx.client_codec.get());
     }
+    if (stream_upstream) stream_ = std::make_unique<PooledStreamConnection>(loop, ctx);
 }
 
 DatagramListenerLoop::~DatagramListenerLoop() {
@@ -53,6 +58,7 @@ void DatagramListenerLoop::make_inbox(std::size_t bytes) { inbox_ = std::make_un
 
 void DatagramListenerLoop::start_reading() {
     if (fd_ < 0) return;
+    if (stream_) stream_->start();
     if (int err = loop_.poller().add(fd_, this, EPOLLIN | EPOLLET)) {
         spdlog::error("listener {}: cannot watch the udp socket: {}", ctx_.options.name, std::strerror(err));
         return;
@@ -102,6 +108,8 @@ void DatagramListenerLoop::read_socket() {
                     if (auto* c = ctx_.metrics.frames_sent) c->inc(shard, static_cast<std::uint64_t>(frames));
                 }
                 received_.keep(i, peer, received_.local(i));
+            } else if (stream_) {
+                forward_to_stream(peer, received_.data(i), received_.length(i));
             } else if (listener_.routed()) {
                 listener_.route(*this, peer, received_.local(i), received_.data(i), received_.length(i));
             } else {
@@ -171,6 +179,20 @@ DatagramSession* DatagramListenerLoop::open_session(const PeerAddress& peer, con
     DatagramSession* s = DatagramSession::open(*this, ctx_, peer, local);
     if (s) sessions_.emplace(peer, s);
     return s;
+}
+
+void DatagramListenerLoop::forward_to_stream(const PeerAddress& peer, const std::uint8_t* data, std::size_t len) {
+    int frames = to_upstream_->decode(data, len);
+    iovec iov[DatagramFramer::kMaxIov];
+    int pieces = frames < 0 ? -1 : to_upstream_->encode(data, len, iov);
+    if (pieces < 0) {
+        codec_error(to_upstream_->error() == CodecErrorReason::encode_failed ? 1 : 0, *to_upstream_, peer);
+        return;
+    }
+    if (auto* c = ctx_.metrics.frames_received) c->inc(loop_.index(), static_cast<std::uint64_t>(frames));
+    if (pieces == 0) return;  // an empty datagram: nothing to write
+    DatagramDropReason dropped = stream_->write(iov, pieces);
+    if (dropped != DatagramDropReason::count) count_drop(dropped);
 }
 
 void DatagramListenerLoop::drain_inbox() {

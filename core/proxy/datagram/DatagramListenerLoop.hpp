@@ -15,6 +15,7 @@
 #include "core/proxy/datagram/DatagramFramer.hpp"
 #include "core/proxy/datagram/DatagramMetrics.hpp"
 #include "core/proxy/datagram/HandoffRing.hpp"
+#include "core/proxy/datagram/PooledStreamConnection.hpp"
 #include "core/proxy/datagram/PeerAddress.hpp"
 
 namespace switchyard {
@@ -46,6 +47,8 @@ public:
     }
     void set_reply_socket(int fd) { reply_fd_ = fd; }
     int socket() const { return fd_; }
+    // True when the upstream is a stream (a bridge): frames go onto a pooled connection.
+    bool bridged() const { return stream_ != nullptr; }
     // Control thread: this loop can be handed datagrams (reuse_port off, several loops).
     void make_inbox(std::size_t bytes);
     HandoffRing* inbox() { return inbox_.get(); }
@@ -90,6 +93,7 @@ private:
     void echo(std::size_t received);
     void count_sent(const DatagramBatch::FlushResult& r);
     DatagramSession* open_session(const PeerAddress& peer, const LocalAddress& local);
+    void forward_to_stream(const PeerAddress& peer, const std::uint8_t* data, std::size_t len);
 
     DatagramListener& listener_;
     ListenerContext& ctx_;
@@ -102,6 +106,8 @@ private:
     std::unique_ptr<HandoffRing> inbox_;
     std::unique_ptr<DatagramFramer> to_upstream_;
     std::unique_ptr<DatagramFramer> to_client_;
+    // A stream upstream (protocol: tcp): this loop's pooled connection; no sessions then.
+    std::unique_ptr<PooledStreamConnection> stream_;
     std::unordered_map<PeerAddress, DatagramSession*, PeerAddressHash> sessions_;
 };
 

@@ -21,8 +21,8 @@ enum class DatagramDropReason : std::uint8_t {
     send_buffer_full,  // EAGAIN / ENOBUFS on the send: dropped, never waited for
     send_error,        // any other send error (logged)
     handoff_full,      // reuse_port off: the owning loop's inbox was full
-    codec_error,       // reserved for datagram codecs
-    stream_down,       // reserved for datagram-to-stream bridges
+    codec_error,       // the datagram does not frame (or a frame cannot be encoded)
+    stream_down,       // a bridge's pooled stream connection is down
     count
 };
 

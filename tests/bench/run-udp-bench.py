@@ -157,11 +157,63 @@ def hold_sessions(port, count, deadline_s=60):
     return socks, answered
 
 
+def med(values):
+    v = sorted(values)
+    return v[len(v) // 2]
+
+
+def paired(results, key, field, num, den):
+    """Median of the per-round ratios num/den with their range (targets take turns each round)."""
+    rounds = [x[field] / y[field] for x, y in zip(results[key][num], results[key][den]) if y[field]]
+    if not rounds:
+        return "—"
+    text = f"{med(rounds):.2f}"
+    return text + (f" ({min(rounds):.2f}–{max(rounds):.2f})" if len(rounds) > 1 else "")
+
+
+def render(results, targets, a):
+    """The Markdown table: medians over the rounds, ratios as medians of per-round ratios."""
+    out = ["| Row | unit | direct | nginx stream | switchyard | switchyard/nginx | switchyard/direct |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    rows = [("rr64", f"request/response 64 B, {a.clients} clients", "replies/s (p50/p99 µs, lost)"),
+            ("rr1200", f"request/response 1,200 B, {a.clients} clients", "replies/s (p50/p99 µs, lost)"),
+            ("ow64", f"one-way 64 B, {a.rate:,}/s offered, 50 clients", "delivered/s (loss)"),
+            ("ow1200", f"one-way 1,200 B, {a.rate:,}/s offered, 50 clients", "delivered/s (loss)"),
+            ("sat64", "one-way 64 B, unpaced (saturation), 50 clients", "delivered/s (loss)")]
+    for key, title, unit in rows:
+        if key not in results:
+            continue
+        rr = key.startswith("rr")
+        field = "datagrams_per_s" if rr else "delivered_per_s"
+        row = f"| {title} | {unit} |"
+        for t in ["direct", "nginx", "switchyard"]:
+            if t not in targets:
+                row += " — |"
+                continue
+            runs = results[key][t]
+            if rr:
+                row += (f" {med([r[field] for r in runs]):,.0f} ({med([r['p50_us'] for r in runs])}/"
+                        f"{med([r['p99_us'] for r in runs])}, {sum(r['lost'] for r in runs)}) |")
+            else:
+                row += f" {med([r[field] for r in runs]):,.0f} ({med([r['loss'] for r in runs]) * 100:.2f} %) |"
+        row += f" {paired(results, key, field, 'switchyard', 'nginx') if 'nginx' in targets else '—'} |"
+        row += f" {paired(results, key, field, 'switchyard', 'direct')} |"
+        out.append(row)
+    rss = results.get("rss", {})
+    row = f"| RSS per idle session ({a.sessions:,} held) | KiB/session | — |"
+    for t in ["nginx", "switchyard"]:
+        row += f" {rss[t]['kib_per_session']:.2f} |" if t in rss else " — |"
+    out.append(row + " | |")
+    return "\n".join(out)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=5)
     p.add_argument("--clients", type=int, default=200)
-    p.add_argument("--rate", type=int, default=100000, help="offered datagrams/s in the one-way rows")
+    p.add_argument("--rate", type=int, default=30000, help="offered datagrams/s in the paced one-way rows")
+    p.add_argument("--saturation-rate", type=int, default=1000000,
+                   help="offered datagrams/s in the saturating one-way row (more than any target takes)")
     p.add_argument("--sessions", type=int, default=8000, help="sessions held for the RSS row")
     p.add_argument("--repeat", type=int, default=1, help="rounds; the median of each cell is reported")
     p.add_argument("--switchyard", default=str(ROOT / "build/default/daemon/switchyard"))
@@ -206,7 +258,8 @@ def main():
         for size in (64, 1200):
             key = f"rr{size}"
             for rnd in range(a.repeat):
-                for target in targets:  # every target in the same round, in turn
+                order = targets if rnd % 2 == 0 else targets[::-1]  # drift weighs on all alike
+                for target in order:  # every target in the same round, in turn
                     r = udpgen(a.udpgen, ["--target", f"127.0.0.1:{ports[target]}", "--mode", "pingpong",
                                           "--clients", str(a.clients), "--size", str(size),
                                           "--duration", str(a.duration)], timeout=a.duration + 30)
@@ -218,8 +271,7 @@ def main():
         # One-way rows, to the counting sink.
         ports, started = proxies(sink_port, None)
         time.sleep(0.5)
-        for size in (64, 1200):
-            key = f"ow{size}"
+        for size, rate, key in ((64, a.rate, "ow64"), (1200, a.rate, "ow1200"), (64, a.saturation_rate, "sat64")):
             for rnd in range(a.repeat):
                 for target in targets:
                     # The sink's count is read as a difference: query it by restarting is costly,
@@ -230,7 +282,7 @@ def main():
                                                  stdout=subprocess.PIPE, text=True)
                     sink_proc.stdout.readline()
                     r = udpgen(a.udpgen, ["--target", f"127.0.0.1:{ports[target]}", "--mode", "oneway",
-                                          "--clients", "50", "--size", str(size), "--rate", str(a.rate),
+                                          "--clients", "50", "--size", str(size), "--rate", str(rate),
                                           "--warmup", "0", "--duration", str(a.duration)], timeout=a.duration + 30)
                     time.sleep(0.3)  # datagrams still in flight reach the sink
                     sink_proc.send_signal(signal.SIGTERM)
@@ -277,36 +329,8 @@ def main():
         for pr in procs:
             pr.stop()
 
-    def med(values):
-        v = sorted(values)
-        return v[len(v) // 2]
-
     print()
-    print("| Row | unit | direct | nginx stream | switchyard | switchyard/nginx | switchyard/direct |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for size in (64, 1200):
-        cells = {t: med([r["datagrams_per_s"] for r in results[f"rr{size}"][t]]) for t in targets}
-        lat = {t: (med([r["p50_us"] for r in results[f"rr{size}"][t]]), med([r["p99_us"] for r in results[f"rr{size}"][t]]),
-                   sum(r["lost"] for r in results[f"rr{size}"][t])) for t in targets}
-        row = f"| request/response {size} B, {a.clients} clients | replies/s (p50/p99 µs, lost) |"
-        for t in ["direct", "nginx", "switchyard"]:
-            row += f" {cells[t]:,.0f} ({lat[t][0]}/{lat[t][1]}, {lat[t][2]}) |" if t in cells else " — |"
-        row += f" {cells['switchyard'] / cells['nginx']:.2f} |" if "nginx" in cells else " — |"
-        row += f" {cells['switchyard'] / cells['direct']:.2f} |"
-        print(row)
-    for size in (64, 1200):
-        cells = {t: med([r["delivered_per_s"] for r in results[f"ow{size}"][t]]) for t in targets}
-        loss = {t: med([r["loss"] for r in results[f"ow{size}"][t]]) for t in targets}
-        row = f"| one-way {size} B at {a.rate:,}/s offered, 50 clients | delivered/s (loss) |"
-        for t in ["direct", "nginx", "switchyard"]:
-            row += f" {cells[t]:,.0f} ({loss[t] * 100:.2f} %) |" if t in cells else " — |"
-        row += f" {cells['switchyard'] / cells['nginx']:.2f} |" if "nginx" in cells else " — |"
-        row += f" {cells['switchyard'] / cells['direct']:.2f} |"
-        print(row)
-    row = f"| RSS per idle session ({a.sessions:,} held) | KiB/session | — |"
-    for t in ["nginx", "switchyard"]:
-        row += f" {results['rss'][t]['kib_per_session']:.2f} |" if t in results["rss"] else " — |"
-    print(row + " | |")
+    print(render(results, targets, a))
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
     shutil.rmtree(work, ignore_errors=True)

@@ -583,3 +583,33 @@ def test_udp_to_tcp_bridge_drops_and_counts_while_the_stream_is_down_then_reconn
         conn.close()
         srv.close()
         c.close()
+
+
+def test_udp_to_unix_stream_bridge_with_a_length_field_upstream_codec(tmp_path):
+    # Lines in datagrams, written to a unix-socket stream upstream as 2-byte length fields.
+    path = str(tmp_path / "collector.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(10 * SLOW)
+    with Daemon(f"""
+loops: 1
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: collector, protocol: tcp, endpoints: ["unix:{path}"], codec: {{plugin: length-field, length_field_length: 2}}}}
+listeners:
+  - {{name: u, protocol: udp, listen: "[::1]:0", upstream: collector, codec: {{plugin: line}}}}
+""") as d:
+        conn, _ = srv.accept()
+        conn.settimeout(5 * SLOW)
+        wait_until(lambda: "is up" in d.log(), what="the pooled connection")
+        c = udp_client(d.addr("u"))
+        c.send(b"ab\nc")
+        got = b""
+        while len(got) < 7:
+            got += conn.recv(100)
+        assert got == b"\x00\x02ab\x00\x01c"
+        conn.close()
+        c.close()
+    srv.close()

@@ -201,9 +201,12 @@ void PooledStreamConnection::on_poll_events(std::uint32_t events) {
         int err = 0;
         socklen_t len = sizeof err;
         ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) failed(err);
-        else connected();
-        return;
+        if (err) {
+            failed(err);
+            return;
+        }
+        connected();
+        // Edge-triggered: bytes that arrived with the connect's completion raise no new edge.
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) drain_input();
     if (fd_ >= 0 && (events & EPOLLOUT)) flush();

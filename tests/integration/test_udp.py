@@ -613,3 +613,22 @@ listeners:
         conn.close()
         c.close()
     srv.close()
+
+
+def test_idle_udp_listeners_leave_the_loops_asleep():
+    # An emptied socket must end the read, not defer another look every turn (a spinning loop).
+    backend = UdpEchoBackend()
+    with Daemon(proxy_config(backend.address, reuse_port=True) +
+                "  - {name: e, protocol: udp, listen: \"127.0.0.1:0\", handler: echo}\n") as d:
+        c = udp_client(d.addr("u"))
+        c.send(b"wake")
+        assert c.recv(100) == b"wake"
+
+        def busy():
+            return sum(v for v in d.metrics().series("switchyard_loop_busy_seconds_total").values())
+
+        before = busy()
+        time.sleep(1.0)  # the measurement window itself
+        assert busy() - before < 0.1, "loops busy while every socket is empty"
+        c.close()
+    backend.close()

@@ -79,7 +79,7 @@ void DatagramListenerLoop::read_socket() {
         int n = received_.receive_from(fd_);
         if (n < 0) {
             const int e = errno;
-            if (e == EAGAIN || e == EWOULDBLOCK) break;
+            if (e == EAGAIN || e == EWOULDBLOCK) return;  // drained: the next datagram raises an edge
             if (e == EINTR) continue;
             // ECONNREFUSED and friends can surface here from an earlier send's ICMP error; they
             // say nothing about the datagrams queued.

@@ -33,7 +33,7 @@ std::string own_binary_path() {
 BinaryUpgrade::BinaryUpgrade(std::vector<std::string> args) : binary_(own_binary_path()), args_(std::move(args)) {}
 
 bool BinaryUpgrade::hand_over(const std::vector<std::pair<std::string, std::vector<int>>>& sockets,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout, const LoopPause& pause) {
     if (binary_.empty()) {
         spdlog::error("binary upgrade: cannot tell where this binary is (/proc/self/exe)");
         return false;
@@ -75,21 +75,38 @@ bool BinaryUpgrade::hand_over(const std::vector<std::pair<std::string, std::vect
     for (auto& a : argv_strings) argv.push_back(a.data());
     argv.push_back(nullptr);
 
-    const pid_t child = ::fork();
+    // Closed by the exec (close-on-exec) or by the child's exit: EOF says the exec is over.
+    int exec_done[2];
+    if (::pipe2(exec_done, O_CLOEXEC) != 0) {
+        spdlog::error("binary upgrade: pipe: {}", std::strerror(errno));
+        ::close(ready[0]);
+        ::close(ready[1]);
+        return false;
+    }
+    pid_t child = -1;
+    pause([&] {
+        child = ::fork();
+        if (child == 0) {
+            for (int fd : passed) ::fcntl(fd, F_SETFD, 0);  // inherited across exec
+            ::fcntl(ready[1], F_SETFD, 0);
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
+            ::execve(argv[0], argv.data(), envp.data());
+            ::_exit(127);
+        }
+        ::close(exec_done[1]);
+        if (child < 0) return;
+        char byte = 0;
+        while (::read(exec_done[0], &byte, 1) < 0 && errno == EINTR) {
+        }
+    });
+    ::close(exec_done[0]);
     if (child < 0) {
         spdlog::error("binary upgrade: fork: {}", std::strerror(errno));
         ::close(ready[0]);
         ::close(ready[1]);
         return false;
-    }
-    if (child == 0) {
-        for (int fd : passed) ::fcntl(fd, F_SETFD, 0);  // inherited across exec
-        ::fcntl(ready[1], F_SETFD, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
     }
     ::close(ready[1]);
     spdlog::info("binary upgrade: started {} as process {}, passing {} socket(s); waiting for it to serve",

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,12 +26,18 @@ public:
     // later upgrade (the path resolved now, so a replaced file is found by its name).
     BinaryUpgrade(std::vector<std::string> args);
 
+    // Runs its argument while no loop can close a descriptor (Runtime::with_loops_paused).
+    using LoopPause = std::function<void(const std::function<void()>&)>;
+
     // Old process, control thread: starts the new process with `sockets` (listener name ->
     // listening descriptors, still owned by the caller) and waits up to `timeout` for it to say
     // it serves. True when it did; false (logged) when it failed or timed out, in which case it
-    // has been stopped and this process goes on serving.
+    // has been stopped and this process goes on serving. The fork and the exec happen inside
+    // `pause`: between them the child holds a copy of every descriptor, and a socket the loops
+    // closed then would stay registered in their epoll (it keys registrations on the open file,
+    // which the child's copy keeps open), to report events for a session already freed.
     bool hand_over(const std::vector<std::pair<std::string, std::vector<int>>>& sockets,
-                   std::chrono::milliseconds timeout);
+                   std::chrono::milliseconds timeout, const LoopPause& pause);
 
     // New process, control thread, at start-up: the sockets the old process passed (empty when
     // this process was not started by an upgrade). Unsets the variables.

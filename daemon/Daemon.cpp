@@ -299,7 +299,11 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
         }
         if (sig == SIGUSR2) {
             spdlog::info("SIGUSR2: binary upgrade");
-            if (!upgrade.hand_over(rt->listening_sockets(), std::chrono::seconds(60))) continue;
+            if (!upgrade.hand_over(rt->listening_sockets(), std::chrono::seconds(60),
+                                   [&](const std::function<void()>& fork_and_exec) {
+                                       rt->with_loops_paused(fork_and_exec);
+                                   }))
+                continue;
             // The new process is the service now: no STOPPING=1 from here (systemd would take the
             // whole service for stopping), just a quiet drain.
             rt->hand_over();

@@ -73,7 +73,12 @@ struct Listener::Acceptor final : PollHandler {
     ~Acceptor() { close(); }
     void on_poll_events(std::uint32_t) override { listener.on_acceptable(*this); }
     void close() {
-        if (fd >= 0) ::close(fd);  // also leaves the poller
+        if (fd >= 0) {
+            // Leave the poller explicitly: after a binary upgrade the listening socket lives on
+            // in the new process, so closing this descriptor alone would not unregister it.
+            if (loop.in_loop_thread()) loop.poller().remove(fd);
+            ::close(fd);
+        }
         fd = -1;
         pause.cancel();
     }

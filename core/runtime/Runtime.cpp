@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -451,6 +452,41 @@ std::vector<std::pair<std::string, std::vector<int>>> Runtime::listening_sockets
     if (admin_server_ && admin_server_->listening_fd() >= 0)
         out.emplace_back(admin_socket_name, std::vector<int>{admin_server_->listening_fd()});
     return out;
+}
+
+void Runtime::with_loops_paused(const std::function<void()>& fn) {
+    struct Gate {
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::size_t parked = 0;
+        bool released = false;
+    };
+    auto gate = std::make_shared<Gate>();
+    const std::size_t n = loops_->size();
+    for (std::size_t i = 0; i < n; ++i) {
+        loops_->at(i).post([gate] {
+            std::unique_lock lock(gate->mutex);
+            ++gate->parked;
+            gate->changed.notify_all();
+            gate->changed.wait(lock, [&] { return gate->released; });
+        });
+    }
+    auto release = [&] {
+        std::lock_guard lock(gate->mutex);
+        gate->released = true;
+        gate->changed.notify_all();
+    };
+    {
+        std::unique_lock lock(gate->mutex);
+        gate->changed.wait(lock, [&] { return gate->parked == n; });
+    }
+    try {
+        fn();
+    } catch (...) {
+        release();
+        throw;
+    }
+    release();
 }
 
 void Runtime::hand_over() {

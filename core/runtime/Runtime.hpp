@@ -80,6 +80,10 @@ public:
     // endpoint's as admin_socket_name (still owned here), for a binary upgrade to pass on.
     std::vector<std::pair<std::string, std::vector<int>>> listening_sockets() const;
     static constexpr const char* admin_socket_name = "@admin";
+    // Control thread, while the loops run: runs fn with every loop parked in a task of its own
+    // (nothing on a loop runs, so no loop opens or closes a descriptor), then lets them go. For a
+    // fork: see BinaryUpgrade::hand_over. Keep fn short; the loops serve nobody meanwhile.
+    void with_loops_paused(const std::function<void()>& fn);
     // Control thread, binary upgrade: the new process accepts on the sockets now. Closes this
     // process's copies (no unlink of unix socket files) and the admin endpoint; open sessions
     // go on and drain as after stop_accepting().

@@ -43,9 +43,11 @@ CommandLineResult parse_command_line(const std::vector<std::string>& args) {
 }
 
 std::string usage_text(const std::string& program) {
+    // "  or:" continuation lines, as GNU tools write them: help2man turns all three forms into
+    // the man page's SYNOPSIS.
     return "Usage: " + program + R"( --config FILE [--log-level LEVEL]
-       )" + program + R"( --check-config FILE
-       )" + program + R"( --version | --help
+  or:  )" + program + R"( --check-config FILE
+  or:  )" + program + R"( --version | --help
 
 Switchyard: a TCP and Unix-socket proxy daemon with multi-reactor event loops, load balancing
 and codec plugins.

@@ -120,7 +120,7 @@ class Metrics:
 class Daemon:
     """One switchyard process with a config written from a YAML string."""
 
-    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None):
+    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None, binary=BIN):
         self.dir = tempfile.mkdtemp(prefix="swy-")
         self.config = os.path.join(self.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
@@ -137,7 +137,7 @@ class Daemon:
         if env:
             e.update(env)
         self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "--config", self.config, *extra_args], stdout=self.log_file,
+        self.proc = subprocess.Popen([binary, "--config", self.config, *extra_args], stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=e)
         self.addresses = {}
         self.metrics_url = None
@@ -225,6 +225,44 @@ class Daemon:
         # A clean stop exits 0; a sanitizer report (leak, use-after-free) makes it non-zero.
         if exc_type is None and code != 0:
             raise AssertionError(f"daemon exited with {code}:\n" + self.log()[-4000:])
+
+
+class InstalledTree:
+    """`cmake --install` of the build tree into a DESTDIR, with the prefix the build was
+    configured for (the one compiled into the daemon and written into its units)."""
+
+    def __init__(self, destdir, build_dir=None):
+        build_dir = build_dir or os.environ.get(
+            "SWITCHYARD_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build/default"))
+        self.destdir = str(destdir)
+        self.prefix = self.cache_value(build_dir, "CMAKE_INSTALL_PREFIX")
+        self.libdir = self.cache_value(build_dir, "CMAKE_INSTALL_LIBDIR")
+        r = subprocess.run(["cmake", "--install", build_dir], env=dict(os.environ, DESTDIR=self.destdir),
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        self.install_log = r.stdout
+
+    @staticmethod
+    def cache_value(build_dir, key):
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return line.split("=", 1)[1].strip()
+        raise AssertionError(f"{key} not in {build_dir}/CMakeCache.txt")
+
+    def path(self, absolute):
+        """Where an absolute path of the installed system lies inside the DESTDIR."""
+        return self.destdir + absolute
+
+    def under_prefix(self, relative):
+        return self.path(os.path.join(self.prefix, relative))
+
+    def env(self):
+        """The environment for the installed daemon: its plugins from the DESTDIR (the compiled-in
+        plugin directory is the real prefix's), never the build tree's."""
+        e = dict(os.environ)
+        e["SWITCHYARD_PLUGIN_DIR"] = self.under_prefix(self.libdir + "/switchyard/plugins")
+        return e
 
 
 class EchoBackend:

@@ -338,6 +338,75 @@ listeners:
         backend.close()
 
 
+def test_debian_package_installs_and_runs(engine, image, tmp_path):
+    """The .debs the build stage made (cmake --workflow --preset deb) install into a bare
+    Debian 12, apt resolving their dependencies; the postinst makes the switchyard user; the
+    packaged daemon then runs the packaged config as that user and serves /metrics."""
+    engine.run("build", "--network", "host", "--target", "build", "-t", "switchyard-build:test",
+               "-f", "docker/Dockerfile", ".", cwd=ROOT, timeout=3000)  # the image's build stage, cached
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    names = engine.run("run", "--rm", "--pull", "never", "--network", "none", "switchyard-build:test",
+                       "sh", "-c", "cd build/deb && ls *.deb").stdout.split()
+    assert sorted(n.split("_")[0] for n in names) == ["switchyard", "switchyard-dev"], names
+    builder = engine.run("create", "switchyard-build:test", "true").stdout.strip()
+    try:
+        for name in names:
+            engine.run("cp", f"{builder}:/src/build/deb/{name}", str(debs))
+    finally:
+        engine.run("rm", builder)
+    os.chmod(tmp_path, 0o755)
+
+    install = engine.run(
+        "run", "--name", "swy-deb-install", "--pull", "never", "--network", "host",
+        "-v", f"{debs}:/debs:ro", "debian:bookworm-slim", "bash", "-ec", """
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /debs/*.deb >/dev/null
+            getent passwd switchyard
+            dpkg-query -W -f='${Depends}\n' switchyard
+            cat /var/lib/dpkg/info/switchyard.conffiles
+            switchyard --check-config /etc/switchyard/switchyard.yaml
+            ls /usr/lib/systemd/system/switchyard.service /usr/include/switchyard/codec.h \
+               /usr/lib/*/switchyard/plugins/switchyard_codec_line.so
+        """)
+    out = install.stdout
+    user = next(line for line in out.splitlines() if line.startswith("switchyard:")).split(":")
+    assert 0 < int(user[2]) < 1000 and user[6] == "/usr/sbin/nologin", user
+    assert "libyaml-cpp0.7" in out and "libspdlog" in out and "libc6" in out, out
+    assert "/etc/switchyard/switchyard.yaml" in out  # a conffile: upgrades keep local edits
+    assert "configuration OK" in out
+    engine.run("commit", "swy-deb-install", "switchyard-deb:test")
+    engine.run("rm", "swy-deb-install")
+
+    # Its own network namespace: the packaged config's fixed ports collide with nothing.
+    notify_path = str(tmp_path / "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    os.chmod(notify_path, 0o666)
+    notify.settimeout(60)
+    try:
+        daemon = engine.run("run", "-d", "--pull", "never", "--network", "none", "-v", f"{notify_path}:/run/notify.sock",
+                            "-e", "NOTIFY_SOCKET=/run/notify.sock", "switchyard-deb:test",
+                            "setpriv", "--reuid=switchyard", "--regid=switchyard", "--init-groups",
+                            "switchyard", "--config", "/etc/switchyard/switchyard.yaml").stdout.strip()
+        while "READY=1" not in notify.recv(4096).decode().split("\n"):
+            pass
+        scrape = engine.run("exec", daemon, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9464 && "
+                            "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3").stdout
+        head, _, body = scrape.partition("\n\n")  # text mode: CRLF arrives as \n
+        assert re.match(r"HTTP/1\.[01] 200", head), scrape
+        m = Metrics(body)
+        assert m.get("switchyard_listener_connections_total", listener="app-in") == 0, body
+        assert m.sum("switchyard_build_info") == 1
+        ps = engine.run("exec", daemon, "cat", "/proc/1/status").stdout
+        uid = re.search(r"^Uid:\s+(\d+)", ps, re.M).group(1)
+        assert uid == user[2], "the daemon runs as the packaged user"
+        engine.run("stop", daemon)
+        assert inspect(engine, daemon, "{{json .State.ExitCode}}") == 0, engine.run("logs", daemon).stderr
+    finally:
+        notify.close()
+
+
 def test_compose_and_prometheus_files(engine):
     """docker/compose.yaml is a valid Compose file, and the Prometheus config it mounts passes
     promtool."""

@@ -47,6 +47,7 @@ def test_layout(tree):
                      "lib/systemd/system/switchyard.service",
                      "lib/sysusers.d/switchyard.conf", "lib/tmpfiles.d/switchyard.conf",
                      "share/man/man8/switchyard.8",
+                     "share/doc/switchyard/copyright",
                      "share/doc/switchyard/examples/reference.yaml",
                      "share/doc/switchyard/examples/codecs.yaml",
                      "share/doc/switchyard/examples/systemd/switchyard.socket",

@@ -12,6 +12,7 @@
 #include "config/ConfigSources.hpp"
 #include "config/ConfigValidator.hpp"
 #include "config/SectionReaders.hpp"
+#include "config/YamlPitfalls.hpp"
 #include "config/YamlReader.hpp"
 
 namespace switchyard {
@@ -38,11 +39,17 @@ ConfigLoadResult load_config_string(std::string_view yaml_text) {
         root = YAML::Load(std::string(yaml_text));
     } catch (const YAML::ParserException& e) {
         SourceMark where;
+        std::string message = "YAML syntax error: " + e.msg;
         if (e.mark.line >= 0) {
             where.line = e.mark.line + 1;
             where.column = e.mark.column + 1;
+            // listen: [::1]:7000 unquoted opens a flow list; say so instead of only "end of map
+            // not found" (the error is reported on that line, or the next one).
+            auto address = unquoted_ipv6_on_line(yaml_text, where.line);
+            if (!address) address = unquoted_ipv6_on_line(yaml_text, where.line - 1);
+            if (address) message += " (" + quote_ipv6_hint(*address) + "; unquoted, '[' starts a YAML list)";
         }
-        return one_error(where, "YAML syntax error: " + e.msg);
+        return one_error(where, message);
     } catch (const YAML::Exception& e) {
         return one_error({}, std::string("YAML error: ") + e.what());
     }

@@ -13,9 +13,10 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 14> kListenerKeys = {
+constexpr std::array<std::string_view, 15> kListenerKeys = {
     "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream",        "handler",
-    "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "max_buffer_size", "codec"};
+    "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "max_buffer_size", "codec",
+    "frame_timeout"};
 constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "unix"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 constexpr std::array<std::string_view, 1> kHandlers = {"echo"};
@@ -126,7 +127,15 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
         }
     }
     if (!max_given) listener.max_buffer_size = std::max(listener.max_buffer_size, listener.buffer_size);
-    if (auto f = map.field("codec")) listener.codec = read_codec(reader, *f);
+    const auto codec = map.field("codec");
+    if (codec) listener.codec = read_codec(reader, *codec);
+    if (auto f = map.field("frame_timeout")) {
+        if (!codec)
+            reader.error(YamlReader::key_mark(*f), "frame_timeout applies to listeners with a codec (this one relays "
+                                                   "raw bytes)");
+        else if (auto d = reader.duration(*f, Duration{0}, Duration::max()))
+            listener.frame_timeout = *d;
+    }
 
     options.listeners.push_back(std::move(listener));
     sources.listeners.push_back(std::move(source));

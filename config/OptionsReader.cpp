@@ -9,9 +9,9 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 10> kTopKeys = {"loops",      "loop_wait", "tick",    "log_every",
+constexpr std::array<std::string_view, 11> kTopKeys = {"loops",      "loop_wait", "tick",    "log_every",
                                                         "shutdown_timeout", "plugin_dir", "log", "metrics",
-                                                        "upstreams",  "listeners"};
+                                                        "watch_config", "upstreams",  "listeners"};
 constexpr std::array<std::string_view, 2> kLoopWaits = {"yield", "block"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -56,6 +56,9 @@ void read_metrics(YamlReader& reader, const YamlField& field, MetricsOptions& me
             if (path->empty() || path->front() != '/' || path->find_first_of(" ?#") != std::string::npos)
                 reader.error(YamlReader::value_mark(*f),
                              "path must start with '/' and contain no spaces, '?' or '#', got '" + *path + "'");
+            else if (*path == "/" || *path == "/healthz")
+                reader.error(YamlReader::value_mark(*f),
+                             "path '" + *path + "' is taken by the admin endpoint (/ and /healthz); use e.g. /metrics");
             else
                 metrics.path = *path;
         }
@@ -87,6 +90,8 @@ void read_options(YamlReader& reader, const YAML::Node& root, Options& options, 
         if (auto d = reader.duration(*f, Duration{0}, Duration::max())) options.shutdown_timeout = *d;
     if (auto f = map.field("plugin_dir"))
         if (auto dir = reader.string(*f)) options.plugin_dir = *dir;
+    if (auto f = map.field("watch_config"))
+        if (auto b = reader.boolean(*f)) options.watch_config = *b;
     if (auto f = map.field("log")) read_log(reader, *f, options.log);
     if (auto f = map.field("metrics")) read_metrics(reader, *f, options.metrics, sources);
     if (auto f = map.field("upstreams"))

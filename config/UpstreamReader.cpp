@@ -4,6 +4,7 @@
 #include "config/CodecReader.hpp"
 #include "config/MappingReader.hpp"
 #include "config/SectionReaders.hpp"
+#include "config/YamlPitfalls.hpp"
 #include "core/net/Address.hpp"
 
 namespace switchyard {
@@ -37,10 +38,12 @@ std::optional<EndpointOptions> read_endpoint(YamlReader& reader, const YamlField
         endpoint.address = *address;
         return endpoint;
     }
-    if (!field.value.IsMap()) {
+    // [[::1]:8080] makes the element a mapping of the list ["::1"] to 8080.
+    const std::optional<std::string> ipv6 = unquoted_ipv6_in_node(field.value);
+    if (!field.value.IsMap() || ipv6) {
         reader.error(YamlReader::value_mark(field),
                      "expected an address or a mapping with address and weight, got " +
-                         YamlReader::describe(field.value));
+                         YamlReader::describe(field.value) + (ipv6 ? " (" + quote_ipv6_hint(*ipv6) + ")" : ""));
         return std::nullopt;
     }
     const std::size_t errors_before = reader.error_count();

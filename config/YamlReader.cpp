@@ -5,6 +5,7 @@
 
 #include "config/DurationParser.hpp"
 #include "config/SizeParser.hpp"
+#include "config/YamlPitfalls.hpp"
 #include "core/options/Suggest.hpp"
 
 namespace switchyard {
@@ -111,7 +112,9 @@ bool YamlReader::expect_list(const YamlField& field) {
 
 std::optional<std::string> YamlReader::scalar(const YamlField& field, std::string_view what) {
     if (field.value.IsScalar()) return field.value.Scalar();
-    error(value_mark(field), "expected " + std::string(what) + ", got " + describe(field.value));
+    std::string message = "expected " + std::string(what) + ", got " + describe(field.value);
+    if (auto address = unquoted_ipv6_in_node(field.value)) message += " (" + quote_ipv6_hint(*address) + ")";
+    error(value_mark(field), message);
     return std::nullopt;
 }
 

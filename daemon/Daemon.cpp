@@ -3,15 +3,24 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "config/ConfigLoader.hpp"
 #include "core/runtime/Runtime.hpp"
+#include "daemon/BinaryUpgrade.hpp"
 #include "daemon/CommandLine.hpp"
+#include "daemon/ConfigHash.hpp"
+#include "daemon/ConfigWatcher.hpp"
 #include "daemon/Logging.hpp"
+#include "daemon/SocketActivation.hpp"
 #include "daemon/SystemdNotifier.hpp"
 
 #ifndef SWITCHYARD_VERSION
@@ -49,10 +58,59 @@ void log_summary(const Runtime& rt) {
                      "max_connections {}{}",
                      l.name, protocol_name(l.protocol), bound[i].second, target, to_string(l.balancer),
                      l.reuse_port ? "on" : "off", l.idle_timeout.count(), l.max_connections,
-                     l.codec ? ", codec " + l.codec->plugin : "");
+                     l.codec ? ", codec " + l.codec->plugin + ", frame_timeout " +
+                                   std::to_string(l.frame_timeout.count()) + " ms"
+                             : "");
     }
     if (!rt.metrics_address().empty())
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);
+}
+
+// "serving 3 listener(s), 12 connection(s)": the STATUS= line systemctl status shows.
+std::string status_line(const Runtime& rt) {
+    return "serving " + std::to_string(rt.listener_addresses().size()) + " listener(s), " +
+           std::to_string(rt.active_sessions()) + " connection(s)";
+}
+
+// SWITCHYARD_TEST_HOOKS=1 turns on hooks only the test suite uses (SIGUSR2 wedges a loop).
+bool test_hooks_enabled() {
+    const char* v = std::getenv("SWITCHYARD_TEST_HOOKS");
+    return v != nullptr && std::string(v) == "1";
+}
+
+// SIGHUP (or watch_config): re-read and validate the file, plugins and codec options included,
+// and apply it without dropping anything; a file with errors changes nothing. Either way systemd
+// hears RELOADING=1 then READY=1, and the result is counted.
+void reload(const CommandLine& cl, Runtime& rt, SystemdNotifier& notifier) {
+    notifier.reloading("reloading " + cl.config_file);
+    spdlog::info("reload: reading {}", cl.config_file);
+    const std::string hash = config_file_hash(cl.config_file);
+    ConfigLoadResult loaded = load_config_file(cl.config_file);
+    ReloadOutcome outcome;
+    if (loaded.ok()) {
+        if (cl.log_level) loaded.options->log.level = *cl.log_level;
+        outcome = rt.reload(*loaded.options);
+    } else {
+        outcome.errors = std::move(loaded.errors);
+    }
+    if (!outcome.applied) {
+        for (const auto& e : outcome.errors) spdlog::error("reload: {}", e.format(cl.config_file));
+        spdlog::error("reload refused: {} error(s) in {}; the running configuration is unchanged",
+                      outcome.errors.size(), cl.config_file);
+        rt.record_reload(false, hash);
+        notifier.ready("reload failed (" + std::to_string(outcome.errors.size()) + " error(s)); " + status_line(rt));
+        return;
+    }
+    for (const auto& w : outcome.warnings) spdlog::warn("reload: {}", w);
+    if (auto err = configure_logging(rt.options().log); !err.empty()) spdlog::warn("reload: log: {}", err);
+    auto bound = rt.listener_addresses();
+    for (const auto& [name, address] : bound) spdlog::info("reload: listener {} on {}", name, address);
+    spdlog::info("reload applied (config hash {}): {} listener(s) kept, {} added, {} removed; open connections "
+                 "keep the configuration they started with",
+                 hash, outcome.listeners_kept, outcome.listeners_added, outcome.listeners_removed);
+    rt.record_reload(true, hash);
+    notifier.ready(status_line(rt));
+    spdlog::default_logger()->flush();
 }
 
 // A proxy holds two descriptors per connection: take the whole hard limit, as HAProxy does.
@@ -66,7 +124,7 @@ void raise_open_file_limit() {
     }
 }
 
-int run(const CommandLine& cl, Options options) {
+int run(const CommandLine& cl, Options options, const std::vector<std::string>& args) {
     // Signals are taken synchronously by this thread. Blocked before any thread exists (the
     // logger's flusher included), so every thread inherits the mask and none dies of SIGTERM.
     sigset_t signals;
@@ -74,6 +132,8 @@ int run(const CommandLine& cl, Options options) {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGUSR2);
+    if (test_hooks_enabled()) sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     if (cl.log_level) options.log.level = *cl.log_level;
     if (auto err = configure_logging(options.log); !err.empty()) {
@@ -91,32 +151,101 @@ int run(const CommandLine& cl, Options options) {
             print_errors(cl.config_file, errors);
             return 1;
         }
-        rt->start();
+        // Sockets handed over by systemd (socket activation) or by the process this one
+        // replaces (binary upgrade) are adopted by the listeners of those names.
+        InheritedSockets inherited = sockets_from_systemd();
+        if (inherited.empty()) inherited = BinaryUpgrade::sockets_from_previous_process();
+        rt->start(std::move(inherited));
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         std::cerr << "switchyard: " << e.what() << "\n";
         return 1;
     }
     log_summary(*rt);
+    rt->record_start(config_file_hash(cl.config_file));
     SystemdNotifier notifier;
-    notifier.ready("serving " + std::to_string(options.listeners.size()) + " listener(s)");
-    spdlog::info("ready");
+    if (BinaryUpgrade::started_by_upgrade()) {
+        // This process replaces the unit's main process: say so before READY=1.
+        notifier.main_pid();
+        notifier.ready(status_line(*rt));
+        BinaryUpgrade::signal_previous_process();
+        spdlog::info("ready (binary upgrade: took over from the previous process)");
+    } else {
+        notifier.ready(status_line(*rt));
+        spdlog::info("ready");
+    }
     spdlog::default_logger()->flush();
+    BinaryUpgrade upgrade(args);
 
+    std::unique_ptr<ConfigWatcher> watcher;
+    if (options.watch_config) {
+        // The watcher raises SIGHUP, so a file change and `systemctl reload` take one path.
+        watcher = std::make_unique<ConfigWatcher>(cl.config_file, [] { ::kill(::getpid(), SIGHUP); });
+        try {
+            watcher->start(config_file_hash(cl.config_file));
+        } catch (const std::exception& e) {
+            spdlog::error("{}; reload with SIGHUP instead", e.what());
+            watcher.reset();
+        }
+    }
+
+    // The control thread wakes at least every second: free retired generations, refresh the
+    // STATUS line, and ping the watchdog while every loop keeps ticking.
+    const auto watchdog = notifier.watchdog_interval();
+    const auto wake_every = watchdog.count() > 0
+                                ? std::min<std::chrono::microseconds>(watchdog / 2, std::chrono::seconds(1))
+                                : std::chrono::microseconds(std::chrono::seconds(1));
     for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0) continue;
-        if (sig == SIGHUP) {
-            spdlog::warn("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+        timespec wait{static_cast<time_t>(wake_every.count() / 1'000'000),
+                      static_cast<long>(wake_every.count() % 1'000'000) * 1000};
+        int sig = sigtimedwait(&signals, nullptr, &wait);
+        if (sig < 0) {
+            rt->reap();
+            notifier.status(status_line(*rt));
+            // A loop that has not ticked for two tick periods (or half the watchdog interval,
+            // whichever is longer) is wedged: stop the pings, and systemd restarts the service.
+            if (watchdog.count() > 0) {
+                auto allowed = std::max<std::chrono::steady_clock::duration>(2 * rt->options().tick, watchdog / 2);
+                if (rt->loops_ticking(allowed)) {
+                    notifier.watchdog();
+                } else {
+                    spdlog::error("watchdog: a loop has not ticked for {} ms; no WATCHDOG=1 sent",
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(allowed).count());
+                }
+            }
             continue;
         }
+        if (sig == SIGHUP) {
+            reload(cl, *rt, notifier);
+            continue;
+        }
+        if (sig == SIGUSR2) {
+            spdlog::info("SIGUSR2: binary upgrade");
+            if (!upgrade.hand_over(rt->listening_sockets(), std::chrono::seconds(60))) continue;
+            // The new process is the service now: no STOPPING=1 from here (systemd would take the
+            // whole service for stopping), just a quiet drain.
+            rt->hand_over();
+            spdlog::info("binary upgrade: draining {} open connection(s) for up to {} ms", rt->active_sessions(),
+                         rt->options().shutdown_timeout.count());
+            break;
+        }
+        if (sig == SIGUSR1 && test_hooks_enabled()) {
+            // Test-only (SWITCHYARD_TEST_HOOKS=1): wedge loop 0 for 3 s, as a stuck handler would.
+            rt->wedge_loop_for_test(0, std::chrono::seconds(3));
+            continue;
+        }
+        // Stop accepting (and turn /healthz to 503) before the line that announces it, so a
+        // reader of the log sees the state the line describes.
+        notifier.stopping("draining " + std::to_string(rt->active_sessions()) + " connection(s)");
+        rt->stop_accepting();
         spdlog::info("{}: stopping: no new connections; draining {} open connection(s) for up to {} ms",
-                     sig == SIGTERM ? "SIGTERM" : "SIGINT", rt->active_sessions(), options.shutdown_timeout.count());
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT", rt->active_sessions(),
+                     rt->options().shutdown_timeout.count());
         break;
     }
-    notifier.stopping("draining");
-    rt->stop_accepting();
-    if (!rt->wait_drained(options.shutdown_timeout))
+    watcher.reset();
+    const Options& running = rt->options();
+    if (!rt->wait_drained(running.shutdown_timeout))
         spdlog::warn("shutdown_timeout reached: closing {} connection(s) still open", rt->active_sessions());
     rt->stop();
     spdlog::info("stopped");
@@ -155,7 +284,7 @@ int daemon_main(int argc, char** argv) {
         std::cout << cl.config_file << ": configuration OK\n";
         return 0;
     }
-    return run(cl, std::move(*loaded.options));
+    return run(cl, std::move(*loaded.options), args);
 }
 
 }  // namespace switchyard

@@ -38,7 +38,9 @@ std::string configure_logging(const LogOptions& options) {
     auto level = spdlog::level::from_str(options.level);
     if (level == spdlog::level::off && options.level != "off")
         return "unknown log level '" + options.level + "'";
-    auto logger = spdlog::stderr_logger_mt("switchyard");
+    // A reload calls this again: keep the one logger, change its format and level.
+    auto logger = spdlog::get("switchyard");
+    if (!logger) logger = spdlog::stderr_logger_mt("switchyard");
     spdlog::set_default_logger(logger);
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     if (options.format == LogFormat::json) {

@@ -6,7 +6,8 @@
 
 namespace switchyard {
 
-// Control thread, before any loop starts. Returns an error sentence for an unknown level.
+// Control thread: at start-up, and again on a reload (the same logger, new level and format).
+// Returns an error sentence for an unknown level.
 std::string configure_logging(const LogOptions& options);
 
 }  // namespace switchyard

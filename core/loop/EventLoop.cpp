@@ -52,6 +52,22 @@ void EventLoop::set_tick(Clock::duration period, TickHandler handler) {
 
 void EventLoop::set_idle_sweep(Clock::duration period) { sweep_period_ = period; }
 
+void EventLoop::retime(Clock::duration tick, Clock::duration idle_sweep) {
+    tick_period_ = tick;
+    if (tick_period_.count() > 0) {
+        next_tick_ = now_ + tick_period_;
+        tick_timer_.arm_at(next_tick_);
+    } else {
+        tick_timer_.cancel();
+    }
+    sweep_period_ = idle_sweep;
+    if (sweep_period_.count() > 0) {
+        sweep_timer_.arm_after(sweep_period_);
+    } else {
+        sweep_timer_.cancel();
+    }
+}
+
 void EventLoop::start() {
     thread_ = std::thread([this] { run(); });
     native_thread_ = thread_.native_handle();
@@ -60,7 +76,7 @@ void EventLoop::start() {
 
 void EventLoop::run() {
     thread_id_.store(std::this_thread::get_id());
-    // Named for top -H, perf and gdb: "sy-loop-3" (the exporter is "sy-metrics").
+    // Named for top -H, perf and gdb: "sy-loop-3" (the admin endpoint is "sy-admin").
     std::string name = "sy-loop-" + std::to_string(index_);
     ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     now_ = Clock::now();
@@ -195,6 +211,16 @@ void EventLoop::detach(LoopSession* s) {
 
 void EventLoop::force_close_all() {
     sessions_.for_each([](LoopSession* s) { s->force_close(); });
+}
+
+void EventLoop::force_close_owned(const std::vector<const void*>& owners) {
+    sessions_.for_each([&](LoopSession* s) {
+        for (const void* owner : owners)
+            if (s->owner() == owner) {
+                s->force_close();
+                return;
+            }
+    });
 }
 
 }  // namespace switchyard

@@ -39,7 +39,10 @@ public:
     // Control thread, before start(): tick period and handler; idle sweep period (0 = none).
     void set_tick(Clock::duration period, TickHandler handler);
     void set_idle_sweep(Clock::duration period);
-    // Control thread, before start(): see Poller::set_yield_before_sleep.
+    // Loop thread only, while running (a configuration reload): new tick and idle sweep
+    // periods (0 = none), counted from now; the tick handler stays.
+    void retime(Clock::duration tick, Clock::duration idle_sweep);
+    // Control thread, before start(), or loop thread: see Poller::set_yield_before_sleep.
     void set_yield_before_sleep(bool yield) { poller_.set_yield_before_sleep(yield); }
 
     void start();  // control thread: spawns the loop thread
@@ -82,6 +85,8 @@ public:
     void detach(LoopSession* s);
     // Loop thread only: close every hosted session now.
     void force_close_all();
+    // Loop thread only: close now every hosted session whose owner() is in `owners`.
+    void force_close_owned(const std::vector<const void*>& owners);
 
 private:
     // A descriptor whose readiness only raises a flag for the end of the turn: the eventfd

@@ -10,10 +10,14 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 class LoopSession {
 public:
     virtual ~LoopSession() = default;
-    // Loop thread only. Called by the idle sweep; closes the session when idle too long.
+    // Loop thread only. Called by the idle sweep; closes the session when idle too long, or
+    // when a frame it started receiving takes too long to complete.
     virtual void check_idle(SteadyTime now) = 0;
     // Loop thread only. Shutdown deadline passed: close now, whatever is in flight.
     virtual void force_close() = 0;
+    // What the session belongs to (its listener's context for this configuration), so a
+    // reload can close the sessions of a listener it removed. Any thread; immutable.
+    virtual const void* owner() const { return nullptr; }
 
 private:
     friend class SessionList;

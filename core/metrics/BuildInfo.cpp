@@ -1,6 +1,7 @@
 #include "core/metrics/BuildInfo.hpp"
 
-#include "core/metrics/Registry.hpp"
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 
 #ifndef SWITCHYARD_VERSION
 #define SWITCHYARD_VERSION "unknown"
@@ -10,14 +11,13 @@ namespace switchyard::metrics {
 
 std::string_view build_version() { return SWITCHYARD_VERSION; }
 
-void add_build_info(Registry& registry, std::string version) {
-    registry.add_collector([labels = Labels{{"version", std::move(version)}}](SampleWriter& writer) {
-        writer.family("switchyard_build_info",
-                      "A metric with a constant '1' value labeled by the version switchyard was "
-                      "built from.",
-                      MetricType::gauge);
-        writer.sample("switchyard_build_info", labels, 1);
-    });
+void add_build_info(prometheus::Registry& registry, const std::string& version) {
+    prometheus::BuildGauge()
+        .Name("switchyard_build_info")
+        .Help("A metric with a constant '1' value labeled by the version switchyard was built from.")
+        .Register(registry)
+        .Add({{"version", version}})
+        .Set(1);
 }
 
 }  // namespace switchyard::metrics

@@ -1,5 +1,7 @@
 #include "core/metrics/Counter.hpp"
 
+#include <prometheus/client_metric.h>
+
 namespace switchyard::metrics {
 
 Counter::Counter(std::size_t shard_count)
@@ -11,6 +13,10 @@ std::uint64_t Counter::value() const {
         total += shards_[i].value.load(std::memory_order_relaxed);
     }
     return total;
+}
+
+void Counter::collect(prometheus::ClientMetric& out) const {
+    out.counter.value = static_cast<double>(value());
 }
 
 }  // namespace switchyard::metrics

@@ -1,5 +1,7 @@
 #include "core/metrics/Gauge.hpp"
 
+#include <prometheus/client_metric.h>
+
 namespace switchyard::metrics {
 
 Gauge::Gauge(std::size_t shard_count)
@@ -12,5 +14,7 @@ double Gauge::value() const {
     }
     return total;
 }
+
+void Gauge::collect(prometheus::ClientMetric& out) const { out.gauge.value = value(); }
 
 }  // namespace switchyard::metrics

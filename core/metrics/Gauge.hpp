@@ -4,15 +4,19 @@
 // connection), so the total is right without any loop touching another's cache line.
 //
 // set(shard, v) sets that shard's contribution only, not the total. A value owned by one thread
-// that is not a loop (the control thread) either gets a shard of its own (make the Registry with
+// that is not a loop (the control thread) either gets a shard of its own (make the ShardedMetrics with
 // one shard more than there are loops) or is computed at scrape time by a collector
-// (Registry::add_collector), which is the better fit for values read from elsewhere.
+// (a prometheus::Collectable), which is the better fit for values read from elsewhere.
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
 #include "core/metrics/ShardCell.hpp"
+
+namespace prometheus {
+struct ClientMetric;
+}
 
 namespace switchyard::metrics {
 
@@ -38,6 +42,9 @@ public:
 
     // Sum over all shards. Any thread.
     double value() const;
+
+    // Writes value() as the sample's gauge value. Any thread (the scrape).
+    void collect(prometheus::ClientMetric& out) const;
 
     // Any thread.
     std::size_t shard_count() const { return shard_count_; }

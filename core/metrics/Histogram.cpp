@@ -1,5 +1,9 @@
 #include "core/metrics/Histogram.hpp"
 
+#include <limits>
+
+#include <prometheus/client_metric.h>
+
 namespace switchyard::metrics {
 
 Histogram::Histogram(std::size_t shard_count, std::span<const double> upper_bounds)
@@ -34,6 +38,21 @@ Histogram::Snapshot Histogram::snapshot() const {
     Snapshot out;
     snapshot_into(out);
     return out;
+}
+
+void Histogram::collect(prometheus::ClientMetric& out) const {
+    const Snapshot totals = snapshot();
+    out.histogram.sample_count = totals.count();
+    out.histogram.sample_sum = totals.sum;
+    out.histogram.bucket.clear();
+    out.histogram.bucket.reserve(totals.cumulative_counts.size());
+    for (std::size_t b = 0; b < totals.cumulative_counts.size(); ++b) {
+        prometheus::ClientMetric::Bucket bucket;
+        bucket.cumulative_count = totals.cumulative_counts[b];
+        bucket.upper_bound =
+            b < bounds_.size() ? bounds_[b] : std::numeric_limits<double>::infinity();
+        out.histogram.bucket.push_back(bucket);
+    }
 }
 
 }  // namespace switchyard::metrics

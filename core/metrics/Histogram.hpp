@@ -16,6 +16,10 @@
 
 #include "core/metrics/ShardCell.hpp"
 
+namespace prometheus {
+struct ClientMetric;
+}
+
 namespace switchyard::metrics {
 
 class Histogram {
@@ -29,7 +33,7 @@ public:
         }
     };
 
-    // `upper_bounds` are strictly increasing and finite (HistogramFamily checks) and must outlive
+    // `upper_bounds` are strictly increasing and finite (ShardedMetrics::histogram checks) and must outlive
     // this histogram (the family owns them).
     Histogram(std::size_t shard_count, std::span<const double> upper_bounds);
     Histogram(const Histogram&) = delete;
@@ -53,6 +57,9 @@ public:
     // Sums the shards into `out`, reusing its storage. Any thread.
     void snapshot_into(Snapshot& out) const;
     Snapshot snapshot() const;
+
+    // Writes the summed buckets (cumulative, +Inf last), sum and count. Any thread (the scrape).
+    void collect(prometheus::ClientMetric& out) const;
 
     // Any thread.
     std::span<const double> upper_bounds() const { return bounds_; }

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/metrics/Registry.hpp"
+#include <prometheus/client_metric.h>
+
 
 namespace switchyard::metrics {
 
@@ -77,46 +78,49 @@ std::optional<double> count_open_fds() {
     return count - 1;  // not counting the descriptor that listed the directory
 }
 
+prometheus::MetricFamily single(const char* name, const char* help, prometheus::MetricType type,
+                                double value) {
+    prometheus::ClientMetric sample;
+    if (type == prometheus::MetricType::Counter) {
+        sample.counter.value = value;
+    } else {
+        sample.gauge.value = value;
+    }
+    return {name, help, type, {sample}};
+}
+
 }  // namespace
 
-void ProcessCollector::collect(SampleWriter& writer) const {
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> out;
     if (auto stat = read_proc_stat()) {
-        writer.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                      MetricType::counter);
-        writer.sample("process_cpu_seconds_total", {}, stat->cpu_seconds);
-        writer.family("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                      MetricType::gauge);
-        writer.sample("process_virtual_memory_bytes", {}, stat->virtual_bytes);
-        writer.family("process_resident_memory_bytes", "Resident memory size in bytes.",
-                      MetricType::gauge);
-        writer.sample("process_resident_memory_bytes", {}, stat->resident_bytes);
+        out.push_back(single("process_cpu_seconds_total",
+                             "Total user and system CPU time spent in seconds.", MetricType::Counter,
+                             stat->cpu_seconds));
+        out.push_back(single("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                             MetricType::Gauge, stat->virtual_bytes));
+        out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
+                             MetricType::Gauge, stat->resident_bytes));
         if (auto boot = read_boot_time_seconds()) {
-            writer.family("process_start_time_seconds",
-                          "Start time of the process since unix epoch in seconds.",
-                          MetricType::gauge);
-            writer.sample("process_start_time_seconds", {}, *boot + stat->start_ticks);
+            out.push_back(single("process_start_time_seconds",
+                                 "Start time of the process since unix epoch in seconds.",
+                                 MetricType::Gauge, *boot + stat->start_ticks));
         }
     }
     if (auto open_fds = count_open_fds()) {
-        writer.family("process_open_fds", "Number of open file descriptors.", MetricType::gauge);
-        writer.sample("process_open_fds", {}, *open_fds);
+        out.push_back(single("process_open_fds", "Number of open file descriptors.",
+                             MetricType::Gauge, *open_fds));
     }
     rlimit limit{};
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-        writer.family("process_max_fds", "Maximum number of open file descriptors.",
-                      MetricType::gauge);
-        if (limit.rlim_cur == RLIM_INFINITY) {
-            writer.sample("process_max_fds", {}, std::numeric_limits<double>::infinity());
-        } else {
-            writer.sample("process_max_fds", {}, static_cast<std::uint64_t>(limit.rlim_cur));
-        }
+        out.push_back(single("process_max_fds", "Maximum number of open file descriptors.",
+                             MetricType::Gauge,
+                             limit.rlim_cur == RLIM_INFINITY
+                                 ? std::numeric_limits<double>::infinity()
+                                 : static_cast<double>(limit.rlim_cur)));
     }
-}
-
-void ProcessCollector::add_to(Registry& registry) {
-    registry.add_collector([collector = ProcessCollector{}](SampleWriter& writer) {
-        collector.collect(writer);
-    });
+    return out;
 }
 
 }  // namespace switchyard::metrics

@@ -62,8 +62,14 @@ struct ListenerOptions {
     std::string upstream;                  // name of an upstream, or empty with handler
     Handler handler = Handler::none;
     Duration idle_timeout{0};              // 0 = none
+    // With a codec: how long a frame may take to arrive once its first byte has (a partial frame
+    // held longer closes the connection, counted as codec_errors{reason="frame_timeout"}).
+    // 0 = no limit.
+    Duration frame_timeout{30000};
     std::uint32_t max_connections = 0;     // 0 = unlimited
-    std::uint32_t file_mode = 0666;        // unix sockets only
+    // Unix sockets only. Owner and group (the daemon's user and group) may connect, nobody else:
+    // a backend behind the socket sees the daemon's credentials, not the client's.
+    std::uint32_t file_mode = 0660;
     std::uint32_t backlog = 511;
     std::uint64_t buffer_size = 16 * 1024; // per relay direction, borrowed while data flows
     // A raw direction whose reads keep filling its buffer doubles it, up to this (never below
@@ -85,6 +91,7 @@ struct Options {
     Duration shutdown_timeout{30000};
     LogOptions log;
     std::string plugin_dir;      // empty = built-in default search path
+    bool watch_config = false;   // reload when the config file changes (inotify), as on SIGHUP
     MetricsOptions metrics;
     std::vector<UpstreamOptions> upstreams;
     std::vector<ListenerOptions> listeners;

@@ -17,7 +17,9 @@
 #include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
 #include "core/metrics/Counter.hpp"
+#include "core/net/Address.hpp"
 #include "core/net/AddressHash.hpp"
+#include "core/net/PeerAddress.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/Session.hpp"
@@ -51,8 +53,8 @@ bool is_stale_unix_socket(const std::string& path) {
 
 // One listening socket, watched by its loop's poller (edge-triggered: accept until EAGAIN).
 struct Listener::Acceptor final : PollHandler {
-    Acceptor(Listener& l, EventLoop& lp, int fd)
-        : listener(l), loop(lp), fd(fd), pause(lp.timers(), [this] { listener.on_acceptable(*this); }) {}
+    Acceptor(Listener& l, EventLoop& lp, int fd, ListenerContext* c)
+        : listener(l), loop(lp), fd(fd), ctx(c), pause(lp.timers(), [this] { listener.on_acceptable(*this); }) {}
     ~Acceptor() { close(); }
     void on_poll_events(std::uint32_t) override { listener.on_acceptable(*this); }
     void close() {
@@ -63,11 +65,12 @@ struct Listener::Acceptor final : PollHandler {
     Listener& listener;
     EventLoop& loop;
     int fd;
+    ListenerContext* ctx;  // loop thread only: the context new connections get
     LoopTimer pause;  // back-off after EMFILE and friends
 };
 
 Listener::Listener(ListenerContext& ctx, LoopGroup& loops)
-    : ctx_(ctx), loops_(loops), balancer_(ctx.options.balancer, loops) {}
+    : ctx_(&ctx), name_(ctx.options.name), loops_(loops) {}
 
 Listener::~Listener() {
     acceptors_.clear();
@@ -77,10 +80,8 @@ Listener::~Listener() {
     }
 }
 
-const std::string& Listener::name() const { return ctx_.options.name; }
-
 void Listener::open() {
-    const auto& o = ctx_.options;
+    const auto& o = ctx_->options;
     std::string error;
     std::optional<Address> addr = o.protocol == ListenerProtocol::unix_stream
                                       ? parse_unix_path(o.listen, &error)
@@ -103,20 +104,25 @@ void Listener::open() {
 
     for (std::size_t i = 0; i < count; ++i) {
         int fd = ::socket(sa.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) fail(ctx_, "socket", errno);
+        if (fd < 0) fail(*ctx_, "socket", errno);
         int one = 1;
         if (!is_unix) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (per_loop && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
             int e = errno;
             ::close(fd);
-            fail(ctx_, "SO_REUSEPORT", e);
+            fail(*ctx_, "SO_REUSEPORT", e);
         }
         // Like nginx: a [::] listener takes IPv6 only, so it can sit beside a 0.0.0.0 one.
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        if (::bind(fd, sa.data(), sa.length) != 0) {
-            int e = errno;
+        // A unix socket file is created owner-only and given its mode just below, so it is never
+        // reachable with wider permissions than configured, whatever the process umask.
+        const mode_t umask_before = is_unix ? ::umask(0077) : 0;
+        const int bound_ok = ::bind(fd, sa.data(), sa.length);
+        const int bind_errno = errno;
+        if (is_unix) ::umask(umask_before);
+        if (bound_ok != 0) {
             ::close(fd);
-            fail(ctx_, "bind " + (is_unix ? addr->path : o.listen), e);
+            fail(*ctx_, "bind " + (is_unix ? addr->path : o.listen), bind_errno);
         }
         if (i == 0) {
             // Port 0: the first socket picks the port, the other loops' sockets join it.
@@ -128,12 +134,19 @@ void Listener::open() {
                 if (::chmod(addr->path.c_str(), o.file_mode) != 0) {
                     int e = errno;
                     ::close(fd);
-                    fail(ctx_, "chmod " + addr->path, e);
+                    fail(*ctx_, "chmod " + addr->path, e);
                 }
                 struct stat st {};
                 ::lstat(addr->path.c_str(), &st);
                 unix_path_ = addr->path;
                 unix_inode_ = st.st_ino;
+                // Connecting needs write permission: "other" write lets every local user in, and
+                // the backend behind the proxy then sees this daemon's credentials, not theirs.
+                if (o.file_mode & S_IWOTH)
+                    spdlog::warn("listener {}: unix socket {} is world-writable (mode {:04o}): any local user can "
+                                 "connect, and a backend that trusts unix peer credentials sees this daemon's user, "
+                                 "not theirs; use a mode such as 0660 and a group for the clients",
+                                 o.name, addr->path, o.file_mode);
             } else {
                 bound_address_ = bound.to_string();
                 sa = bound;
@@ -142,10 +155,57 @@ void Listener::open() {
         if (::listen(fd, static_cast<int>(o.backlog)) != 0) {
             int e = errno;
             ::close(fd);
-            fail(ctx_, "listen " + o.listen, e);
+            fail(*ctx_, "listen " + o.listen, e);
         }
-        acceptors_.push_back(std::make_unique<Acceptor>(*this, loops_.at(i), fd));
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, loops_.at(i), fd, ctx_));
     }
+}
+
+void Listener::adopt(std::vector<int> fds) {
+    const auto& o = ctx_->options;
+    const bool want_unix = o.protocol == ListenerProtocol::unix_stream;
+    auto refuse = [&](int fd, const std::string& why) {
+        for (int f : fds) ::close(f);
+        acceptors_.clear();
+        throw std::runtime_error("listener " + o.name + ": the socket passed for it (fd " + std::to_string(fd) +
+                                 ") " + why);
+    };
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        const int fd = fds[i];
+        int type = 0, listening = 0;
+        socklen_t len = sizeof type;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) refuse(fd, "is not a socket");
+        len = sizeof listening;
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+        if (type != SOCK_STREAM || !listening) refuse(fd, "is not a listening stream socket");
+        SocketAddress bound;
+        bound.length = sizeof bound.storage;
+        ::getsockname(fd, bound.data(), &bound.length);
+        if ((bound.family() == AF_UNIX) != want_unix)
+            refuse(fd, std::string("is ") + (want_unix ? "not a unix socket" : "a unix socket, not TCP"));
+        int flags = ::fcntl(fd, F_GETFL);
+        ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (i == 0) {
+            bound_address_ = bound.to_string();
+            std::string error;
+            auto configured = want_unix ? parse_unix_path(o.listen, &error)
+                                        : parse_address(o.listen, &error, /*allow_port_zero=*/true);
+            const bool port_zero = configured && !configured->is_unix() && configured->port == 0;
+            if (configured && !port_zero && configured->to_string() != bound_address_)
+                spdlog::warn("listener {}: the passed socket is bound to {}, not {} as configured; using it", o.name,
+                             bound_address_, configured->to_string());
+        }
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i)
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, loops_.at(i % loops_.size()), fds[i], ctx_));
+}
+
+std::vector<int> Listener::listening_fds() const {
+    std::vector<int> out;
+    for (const auto& a : acceptors_)
+        if (a->fd >= 0) out.push_back(a->fd);
+    return out;
 }
 
 void Listener::start_accepting() {
@@ -154,7 +214,7 @@ void Listener::start_accepting() {
         ap->loop.post([this, ap] {
             if (ap->fd < 0) return;
             if (int err = ap->loop.poller().add(ap->fd, ap, EPOLLIN | EPOLLET)) {
-                spdlog::error("listener {}: cannot watch the listening socket: {}", ctx_.options.name,
+                spdlog::error("listener {}: cannot watch the listening socket: {}", ap->ctx->options.name,
                               std::strerror(err));
                 return;
             }
@@ -179,16 +239,18 @@ void Listener::on_acceptable(Acceptor& a) {
         if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
             // Out of descriptors: pending connections stay in the backlog; retry shortly rather
             // than spin on a socket that stays readable.
-            std::uint64_t suppressed = 0;
-            if (ctx_.reject_log.allow(&suppressed))
-                spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms)", ctx_.options.name,
-                              std::strerror(e));
+            std::string note;
+            if (a.ctx->logs.allow(ListenerEvent::accept_error, &note))
+                spdlog::error("listener {}: accept: {} (pausing accepts for 100 ms){}", a.ctx->options.name,
+                              std::strerror(e), note);
             a.pause.arm_after(std::chrono::milliseconds(100));
             return;
         }
         // Unexpected: log it and try again after the back-off, as edge-triggered readiness
         // would not be reported again for connections already queued.
-        spdlog::error("listener {}: accept: {}", ctx_.options.name, std::strerror(e));
+        std::string note;
+        if (a.ctx->logs.allow(ListenerEvent::accept_error, &note))
+            spdlog::error("listener {}: accept: {}{}", a.ctx->options.name, std::strerror(e), note);
         a.pause.arm_after(std::chrono::milliseconds(100));
         return;
     }
@@ -197,52 +259,79 @@ void Listener::on_acceptable(Acceptor& a) {
 }
 
 void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer_len) {
-    const auto& o = ctx_.options;
-    std::int64_t active = ctx_.active.fetch_add(1, std::memory_order_relaxed) + 1;
+    ListenerContext& ctx = *a.ctx;
+    const auto& o = ctx.options;
+    std::int64_t active = ctx.listener_active->fetch_add(1, std::memory_order_relaxed) + 1;
     if (o.max_connections != 0 && active > static_cast<std::int64_t>(o.max_connections)) {
-        ctx_.active.fetch_sub(1, std::memory_order_relaxed);
+        ctx.listener_active->fetch_sub(1, std::memory_order_relaxed);
         // Counted before the close, so whoever sees the close also sees it counted.
-        if (ctx_.metrics.rejected_max_connections) ctx_.metrics.rejected_max_connections->inc(a.loop.index());
-        std::uint64_t suppressed = 0;
-        if (ctx_.reject_log.allow(&suppressed)) {
-            SocketAddress p;
-            std::memcpy(&p.storage, peer, peer_len);
-            p.length = peer_len;
-            spdlog::warn("listener {}: max_connections {} reached, rejected {}{}", o.name, o.max_connections,
-                         p.to_string(),
-                         suppressed ? fmt::format(" ({} more rejections not logged)", suppressed) : "");
-        }
+        if (ctx.metrics.rejected_max_connections) ctx.metrics.rejected_max_connections->inc(a.loop.index());
+        std::string note;
+        if (ctx.logs.allow(ListenerEvent::rejected, &note))
+            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name,
+                         PeerAddress::from(peer, static_cast<socklen_t>(peer_len)).to_string(), o.max_connections,
+                         note);
         ::close(fd);
         return;
     }
-    std::uint64_t hash = hash_peer_ip(peer, static_cast<socklen_t>(peer_len));
-    std::size_t target = balancer_.pick(hash);
+    // Counted on the context before any hand-over, so the context outlives the posted start.
+    ctx.active.fetch_add(1, std::memory_order_relaxed);
+    const PeerAddress client = PeerAddress::from(peer, static_cast<socklen_t>(peer_len));
+    std::size_t target = ctx.loop_balancer->pick(client.ip_hash());
     EventLoop& loop = loops_.at(target);
     loop.add_load(1);
-    int family = peer->sa_family == AF_UNSPEC ? AF_UNIX : peer->sa_family;
     if (&loop == &a.loop) {
-        Session::start(loop, ctx_, fd, family, hash);
+        Session::start(loop, ctx, fd, client);
     } else {
-        ListenerContext* ctx = &ctx_;
-        loop.post([&loop, ctx, fd, family, hash] { Session::start(loop, *ctx, fd, family, hash); });
+        ListenerContext* c = &ctx;
+        auto hand_over = [&loop, c, fd, client] { Session::start(loop, *c, fd, client); };
+        static_assert(sizeof hand_over <= LoopTask::kInline, "a hand-over must not allocate");
+        loop.post(std::move(hand_over));
     }
 }
 
-void Listener::stop_accepting() {
+bool Listener::can_keep_sockets(const ListenerOptions& next) const {
+    const auto& o = ctx_->options;
+    return !acceptors_.empty() && next.protocol == o.protocol && next.listen == o.listen &&
+           next.reuse_port == o.reuse_port;
+}
+
+template <class Fn>
+void Listener::on_each_acceptor_loop(Fn fn) {
     for (auto& a : acceptors_) {
         Acceptor* ap = a.get();
         if (ap->loop.in_loop_thread()) {
-            ap->close();
+            fn(*ap);
         } else {
             std::promise<void> done;
             auto f = done.get_future();
-            ap->loop.post([ap, &done] {
-                ap->close();
+            ap->loop.post([ap, &fn, &done] {
+                fn(*ap);
                 done.set_value();
             });
             f.wait();
         }
     }
+}
+
+void Listener::switch_context(ListenerContext& next) {
+    const auto& before = ctx_->options;
+    const auto& o = next.options;
+    if (!unix_path_.empty() && o.file_mode != before.file_mode && ::chmod(unix_path_.c_str(), o.file_mode) != 0)
+        spdlog::warn("listener {}: chmod {}: {}", o.name, unix_path_, std::strerror(errno));
+    ListenerContext* target = &next;
+    const bool new_backlog = o.backlog != before.backlog;
+    on_each_acceptor_loop([target, new_backlog](Acceptor& a) {
+        a.ctx = target;
+        // listen() again on a listening socket only resizes its backlog (Linux).
+        if (new_backlog && a.fd >= 0) ::listen(a.fd, static_cast<int>(target->options.backlog));
+    });
+    ctx_ = &next;
+    name_ = o.name;
+}
+
+void Listener::stop_accepting() {
+    on_each_acceptor_loop([](Acceptor& a) { a.close(); });
     if (!unix_path_.empty()) {
         struct stat st {};
         if (::lstat(unix_path_.c_str(), &st) == 0 && st.st_ino == unix_inode_) ::unlink(unix_path_.c_str());

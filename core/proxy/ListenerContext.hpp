@@ -1,13 +1,17 @@
 #pragma once
-// What every session of one listener shares: its options, upstream, codecs and metric
-// children. Built on the control thread, then read-only except for the connection count.
+// What every session of one listener shares in one configuration generation: its options,
+// upstream, codecs, loop balancer and metric children. Built on the control thread, then
+// read-only except for the connection counts. A reload builds a new context for the listener
+// and switches the accept path to it; sessions keep the context they started with, and the
+// runtime frees it once `active` is back to 0 (see core/runtime/Generation.hpp).
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "core/logging/LogRateLimiter.hpp"
+#include "core/loop/LoopBalancer.hpp"
 #include "core/options/Options.hpp"
+#include "core/proxy/ListenerLogs.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard {
@@ -24,10 +28,15 @@ struct ListenerContext {
     std::size_t block_size = 16 * 1024;  // relay buffer size incl. framing scratch space
     std::size_t max_raw_block_size = 64 * 1024;  // how far a raw direction's buffer may grow
     ListenerMetrics metrics;
-    LogRateLimiter reject_log;  // max_connections rejections
-    LogRateLimiter error_log;   // codec errors, upstream failures
-    // Accept path and session close only (any thread): enforces max_connections.
+    std::unique_ptr<LoopBalancer> loop_balancer;  // which loop serves a new connection
+    ListenerLogs logs;  // rate-limited warnings, summarised by loop 0's tick
+    // Sessions started with this context and not yet closed. Accept path and session close
+    // only (any thread); the runtime frees a retired context when it reaches 0.
     alignas(64) std::atomic<std::int64_t> active{0};
+    // Connections open on the listener across every generation (shared by the listener's
+    // contexts, so a reload does not reset it): what max_connections is enforced against.
+    std::shared_ptr<std::atomic<std::int64_t>> listener_active =
+        std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 }  // namespace switchyard

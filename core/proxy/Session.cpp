@@ -18,6 +18,7 @@
 #include "core/metrics/Counter.hpp"
 #include "core/metrics/Gauge.hpp"
 #include "core/metrics/Histogram.hpp"
+#include "core/proxy/ConnectFailure.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/UpstreamPool.hpp"
@@ -53,11 +54,12 @@ std::size_t scratch_for(const Codec* enc) {
 
 }  // namespace
 
-void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash) {
-    SessionPtr s(new Session(loop, ctx, fd, family, client_ip_hash));
+void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client) {
+    SessionPtr s(new Session(loop, ctx, fd, client));
     intrusive_ptr_add_ref(s.get());  // the open session's reference on itself, dropped by close()
     if (int err = loop.poller().add(fd, &s->sides_[0])) {
-        spdlog::error("listener {}: cannot watch an accepted socket: {}", ctx.options.name, std::strerror(err));
+        spdlog::error("listener {}: {}: cannot watch the accepted socket: {}", ctx.options.name, s->side_text(0),
+                      std::strerror(err));
         s->close();
     } else if (s->echo()) {
         s->start_relay();
@@ -66,19 +68,19 @@ void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, int family, s
     }
 }
 
-Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash)
+Session::Session(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client)
     : loop_(loop),
       ctx_(ctx),
       upstream_pool_(ctx.upstream),
       connect_timer_(loop.timers(), [this] { on_connect_timeout(); }),
-      client_ip_hash_(client_ip_hash),
+      client_(client),
       last_activity_(loop.now()) {
     for (int i = 0; i < 2; ++i) {
         sides_[i].session = this;
         sides_[i].index = static_cast<std::uint8_t>(i);
     }
     sides_[0].fd = fd;
-    if (family != AF_UNIX) {
+    if (client.family() != AF_UNIX) {
         int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
@@ -130,11 +132,12 @@ void Session::on_side_events(int side, std::uint32_t events) {
 void Session::connect_next() {
     if (closed_) return;
     auto& pool = *upstream_pool_;
-    std::size_t idx = pool.pick(loop_.index(), client_ip_hash_, tried_);
+    std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried_);
     tried_ |= std::uint64_t{1} << (idx % 64);
     endpoint_ = static_cast<std::int32_t>(idx);
     auto& ep = pool.endpoint(idx);
-    const SocketAddress& addr = ep.resolved[attempts_ % ep.resolved.size()];
+    resolved_ = static_cast<std::uint16_t>(attempts_ % ep.resolved.size());
+    const SocketAddress& addr = ep.resolved[resolved_];
     ++attempts_;
     ep.active.fetch_add(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_attempts, loop_.index());
@@ -200,16 +203,13 @@ void Session::on_connected(int error) {
         start_relay();
         return;
     }
-    ConnectFailureReason reason = ConnectFailureReason::other;
-    if (connect_timed_out_ || error == ETIMEDOUT) reason = ConnectFailureReason::timeout;
-    else if (error == ECONNREFUSED || error == ENOENT) reason = ConnectFailureReason::refused;
-    else if (error == EHOSTUNREACH || error == ENETUNREACH) reason = ConnectFailureReason::unreachable;
+    const ConnectFailureReason reason = connect_failure_reason(error, connect_timed_out_);
     std::string message = connect_timed_out_ ? std::string("connect timeout") : std::string(std::strerror(error));
     ep.active.fetch_sub(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(reason)], loop_.index());
     pool.report_failure(static_cast<std::size_t>(endpoint_));
-    spdlog::debug("listener {}: upstream {} endpoint {}: attempt {} failed: {}", ctx_.options.name, pool.name(),
-                  ep.label, attempts_, message);
+    const std::string upstream = side_text(1);
+    spdlog::debug("listener {}: {}: connect attempt {} failed: {}", ctx_.options.name, upstream, attempts_, message);
     if (sides_[1].fd >= 0) {
         ::close(sides_[1].fd);  // also leaves the poller
         sides_[1].fd = -1;
@@ -220,11 +220,11 @@ void Session::on_connected(int error) {
         return;
     }
     inc(ctx_.metrics.rejected_upstream_unavailable, loop_.index());
-    std::uint64_t suppressed = 0;
-    if (ctx_.error_log.allow(&suppressed))
-        spdlog::warn("listener {}: client {}: upstream {} unavailable after {} connect attempt(s), last to {}: {}{}",
-                     ctx_.options.name, peer_text(), pool.name(), attempts_, ep.label, message,
-                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
+        spdlog::warn("listener {}: {}: connect failed: {}; upstream {} unavailable after {} connect attempt(s), "
+                     "closing the client{}",
+                     ctx_.options.name, upstream, message, pool.name(), attempts_, note);
     close();
 }
 
@@ -246,6 +246,9 @@ void Session::pump(int d) {
         if (has_output(dir)) {
             Step s = flush(d);
             if (s == Step::blocked) {
+                // The source is not read while its destination is full: a frame it could not
+                // finish meanwhile gets a fresh frame_timeout once the way is clear.
+                dir.frame_started = {};
                 wait_writable(d);
                 return;
             }
@@ -264,6 +267,7 @@ void Session::pump(int d) {
             if (s == Step::progressed) continue;
         }
         if (dir.eof) {
+            count_truncated_frame(d);
             finish_direction(d);
             return;
         }
@@ -274,6 +278,7 @@ void Session::pump(int d) {
             return;
         }
         if (s == Step::failed) {
+            count_truncated_frame(d);  // a reset ends the stream too
             close();
             return;
         }
@@ -366,7 +371,7 @@ Session::Step Session::read(int d, bool* drained) {
     }
     if (would_block(errno)) return Step::blocked;
     if (errno == EINTR) return Step::progressed;
-    spdlog::debug("listener {}: {} read error: {}", ctx_.options.name, d == 0 ? "client" : "upstream",
+    spdlog::debug("listener {}: {}: read error: {}", ctx_.options.name, side_text(source_side(d)),
                   std::strerror(errno));
     return Step::failed;
 }
@@ -415,6 +420,10 @@ Session::Step Session::produce(int d) {
         dir.parse_pos += static_cast<std::uint32_t>(f.consumed);
         ++frames;
     }
+    // A partial frame is left: its clock starts with its first byte, which arrived in this
+    // turn's read if a frame ended before it, or earlier if it was already waiting.
+    if (dir.parse_pos == dir.read_end) dir.frame_started = {};
+    else if (frames > 0 || dir.frame_started == SteadyTime{}) dir.frame_started = loop_.now();
     if (frames == 0) return Step::blocked;  // need more input
     if (!translate) {
         dir.out_begin = start;
@@ -465,8 +474,8 @@ Session::Step Session::flush(int d) {
         }
     }
     if (n < 0 && (would_block(errno) || errno == EINTR)) return Step::blocked;
-    spdlog::debug("listener {}: write to {} failed: {}", ctx_.options.name,
-                  d == 0 && !echo() ? "upstream" : "client", n < 0 ? std::strerror(errno) : "no progress");
+    spdlog::debug("listener {}: {}: write failed: {}", ctx_.options.name, side_text(destination_side(d)),
+                  n < 0 ? std::strerror(errno) : "no progress");
     return Step::failed;
 }
 
@@ -514,40 +523,86 @@ void Session::count_written(int d, std::size_t n) {
 }
 
 void Session::codec_error(int d, CodecErrorReason reason, const char* text) {
-    // Which side's codec failed: decoding reads the source's framing, encoding writes the
-    // destination's. Echo has only the client side.
-    bool source_side = reason != CodecErrorReason::encode_failed;
-    int side = echo() ? 0 : (source_side ? d : 1 - d);
-    inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
-    const Codec* c = source_side ? decoder(d) : encoder(d);
-    std::uint64_t suppressed = 0;
-    if (ctx_.error_log.allow(&suppressed))
-        spdlog::warn("listener {}: codec {}: {} frame from {} {}: {}; closing the connection{}", ctx_.options.name,
-                     c ? c->name() : std::string("?"), to_string(reason), d == 0 ? "client" : "upstream",
-                     peer_text(), text,
-                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+    // Which side's codec failed (the metric's `side` and the address logged): decoding reads
+    // the source's framing, encoding writes the destination's. Echo has only the client side.
+    if (reason != CodecErrorReason::encode_failed) {
+        report_codec_error(source_side(d), decoder(d), reason, fmt::format("{}; closing the connection", text));
+    } else {
+        report_codec_error(destination_side(d), encoder(d), reason,
+                           fmt::format("a frame from the {} cannot be written in this framing: {}; closing the "
+                                       "connection",
+                                       d == 0 ? "client" : "upstream", text));
+    }
     close();
+}
+
+// The source's stream ended (FIN or reset) with part of a frame read. That part can never be
+// relayed as a frame: count and log it rather than let it vanish without a trace. The
+// connection itself ends as it would have.
+void Session::count_truncated_frame(int d) {
+    const Direction& dir = dirs_[d];
+    if (!framed(d) || dir.read_end <= dir.parse_pos) return;
+    report_codec_error(source_side(d), decoder(d), CodecErrorReason::truncated,
+                       fmt::format("the stream ended inside a frame; its {} byte(s) were dropped",
+                                   dir.read_end - dir.parse_pos));
+}
+
+// Every frame problem is counted against the side whose codec saw it and logged (rate-limited):
+//   listener L: <side and address>: codec C: <reason>: <what happened>
+void Session::report_codec_error(int side, const Codec* codec, CodecErrorReason reason, std::string_view what) {
+    inc(ctx_.metrics.codec_errors[side][static_cast<int>(reason)], loop_.index());
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::codec_error, &note))
+        spdlog::warn("listener {}: {}: codec {}: {}: {}{}", ctx_.options.name, side_text(side),
+                     codec ? codec->name() : std::string("?"), to_string(reason), what, note);
 }
 
 // ---- housekeeping ---------------------------------------------------------------------------
 
+// A partial frame held longer than frame_timeout while waiting for its source (a line codec
+// in front of a protocol that is not line-based would otherwise hold its bytes forever):
+// counted, logged, and the connection closed.
+bool Session::frame_timed_out(int d, SteadyTime now) {
+    const Direction& dir = dirs_[d];
+    const Duration limit = ctx_.options.frame_timeout;
+    if (limit.count() <= 0 || dir.done || dir.frame_started == SteadyTime{} || has_output(dir)) return false;
+    if (now - dir.frame_started < limit) return false;
+    report_codec_error(source_side(d), decoder(d), CodecErrorReason::frame_timeout,
+                       fmt::format("a frame begun {} ms ago is still incomplete after {} byte(s) (frame_timeout "
+                                   "{} ms); closing the connection",
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(now - dir.frame_started)
+                                       .count(),
+                                   dir.read_end - dir.parse_pos, limit.count()));
+    close();
+    return true;
+}
+
 void Session::check_idle(SteadyTime now) {
+    if (closed_ || connecting_) return;
+    for (int d = 0; d < 2; ++d)
+        if (framed(d) && frame_timed_out(d, now)) return;
     auto limit = ctx_.options.idle_timeout;
-    if (limit.count() <= 0 || closed_ || connecting_) return;
+    if (limit.count() <= 0) return;
     if (now - last_activity_ < limit) return;
     inc(ctx_.metrics.idle_timeouts, loop_.index());
-    spdlog::debug("listener {}: client {}: idle for {} ms, closing", ctx_.options.name, peer_text(),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count());
+    // At info: otherwise the client sees a close nobody can explain.
+    std::string note;
+    if (ctx_.logs.allow(ListenerEvent::idle_timeout, &note))
+        spdlog::info("listener {}: {}: no traffic for {} ms (idle_timeout); closing the connection{}",
+                     ctx_.options.name, side_text(echo() ? 0 : 1),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count(), note);
     close();
 }
 
 void Session::force_close() { close(); }
 
-std::string Session::peer_text() {
-    SocketAddress sa;
-    sa.length = sizeof sa.storage;
-    if (::getpeername(sides_[0].fd, sa.data(), &sa.length) != 0) return "(gone)";
-    return sa.to_string();
+std::string Session::side_text(int side) const {
+    std::string client = "client " + client_.to_string();
+    if (side == 0 || echo() || endpoint_ < 0) return client;
+    const UpstreamEndpoint& ep = upstream_pool_->endpoint(static_cast<std::size_t>(endpoint_));
+    std::string address = ep.resolved[resolved_].to_string();
+    if (address != ep.label) address = ep.label + " (" + address + ")";  // a host name and what it resolved to
+    return "upstream " + upstream_pool_->name() + " " + address + " for " + client;
 }
 
 void Session::close() {
@@ -568,8 +623,10 @@ void Session::close() {
     }
     loop_.detach(this);
     loop_.add_load(-1);
-    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     add(ctx_.metrics.connections_active, loop_.index(), -1);
+    ctx_.listener_active->fetch_sub(1, std::memory_order_relaxed);
+    // Last: once a retired generation's count reaches 0 the runtime may free this context.
+    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     // Drop the open session's reference on itself only after the poll batch being dispatched:
     // later events of this batch may still name this session's sides.
     loop_.defer([self = SessionPtr(this, /*add_ref=*/false)] {});

@@ -11,11 +11,14 @@
 // registered once for their whole life. Included only by core/proxy .cpp files.
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "core/loop/BufferPool.hpp"
 #include "core/loop/LoopSession.hpp"
 #include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
+#include "core/net/PeerAddress.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard {
@@ -27,12 +30,13 @@ class UpstreamPool;
 
 class Session final : public LoopSession {
 public:
-    // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket of
-    // address family `family`; the listener has already counted it in ctx.active and loop load.
-    static void start(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
+    // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket from
+    // `client`; the listener has already counted it in ctx.active and loop load.
+    static void start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client);
 
     void check_idle(SteadyTime now) override;  // loop thread only
     void force_close() override;               // loop thread only
+    const void* owner() const override { return &ctx_; }  // its ListenerContext; any thread
 
     // Intrusive, non-atomic reference count: the open session holds one on itself (released
     // after close, once the poll batch being dispatched is over) and every pending handler
@@ -54,6 +58,7 @@ private:
         std::uint16_t iov_count = 0;
         std::uint64_t stream_state = 0;  // the decoder's scratch word (see plugins/README.md)
         std::uint32_t raw_cap = 0;     // raw mode: the block size this direction borrows next
+        SteadyTime frame_started{};    // framed: when the partial frame held began arriving ({} = none)
         bool eof = false;              // the source said FIN
         bool done = false;             // FIN forwarded; nothing more will flow this way
     };
@@ -69,7 +74,7 @@ private:
         void on_poll_events(std::uint32_t events) override { session->on_side_events(index, events); }
     };
 
-    Session(EventLoop& loop, ListenerContext& ctx, int fd, int family, std::uint64_t client_ip_hash);
+    Session(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client);
     ~Session() override;
 
     bool echo() const { return upstream_pool_ == nullptr; }
@@ -106,9 +111,15 @@ private:
     void count_read(int d, std::size_t n);
     void count_written(int d, std::size_t n);
     void codec_error(int d, CodecErrorReason reason, const char* text);
+    void count_truncated_frame(int d);
+    void report_codec_error(int side, const Codec* codec, CodecErrorReason reason, std::string_view what);
+    bool frame_timed_out(int d, SteadyTime now);
 
     void close();
-    std::string peer_text();
+    // For log lines: "client 127.0.0.1:45884", or for side 1 "upstream b 127.0.0.1:9000 for
+    // client 127.0.0.1:45884" (the side a line is about and that side's address, then the client
+    // it serves).
+    std::string side_text(int side) const;
 
     EventLoop& loop_;
     ListenerContext& ctx_;
@@ -116,13 +127,14 @@ private:
     Side sides_[2];
     Direction dirs_[2];
     LoopTimer connect_timer_;  // armed only while connecting
-    std::uint64_t client_ip_hash_;
+    PeerAddress client_;                     // as accepted: log lines name it even after a reset
     std::uint64_t tried_ = 0;                // endpoints tried (bit i%64)
     SteadyTime last_activity_;
     SteadyTime connect_started_;
     std::uint32_t refs_ = 0;
     std::int32_t endpoint_ = -1;             // index in the upstream pool, -1 = none
     std::uint16_t attempts_ = 0;
+    std::uint16_t resolved_ = 0;             // which of the endpoint's resolved addresses endpoint_ uses
     bool connecting_ = false;
     bool connect_timed_out_ = false;
     bool closed_ = false;

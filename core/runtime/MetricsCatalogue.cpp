@@ -1,10 +1,10 @@
 #include "core/runtime/MetricsCatalogue.hpp"
 
-#include "core/metrics/Registry.hpp"
+#include "core/metrics/ShardedMetrics.hpp"
 
 namespace switchyard {
 
-MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
+MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
     listener_active_ = &r.gauge("switchyard_listener_connections_active",
                                 "Client connections currently open on the listener.", {"listener"});
     listener_total_ = &r.counter("switchyard_listener_connections_total",
@@ -22,9 +22,11 @@ MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
     listener_frames_sent_ = &r.counter("switchyard_listener_frames_sent_total", "Frames sent to clients.",
                                        {"listener"});
     codec_errors_ = &r.counter("switchyard_codec_errors_total",
-                               "Connections closed for a bad frame, by codec and reason "
-                               "(malformed, too_large, encode_failed).",
-                               {"listener", "codec", "reason"});
+                               "Frames that could not be relayed, by the side whose codec failed (client, "
+                               "upstream), codec and reason: malformed, too_large, encode_failed, frame_timeout "
+                               "(each closes the connection), truncated (the stream ended inside a frame, which "
+                               "was dropped).",
+                               {"listener", "side", "codec", "reason"});
     idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
                                 "Connections closed after idle_timeout without traffic.", {"listener"});
     upstream_active_ = &r.gauge("switchyard_upstream_connections_active",
@@ -32,7 +34,8 @@ MetricsCatalogue::MetricsCatalogue(metrics::Registry& r) : registry_(r) {
     upstream_attempts_ = &r.counter("switchyard_upstream_connect_attempts_total",
                                     "Connection attempts to the upstream endpoint.", {"upstream", "endpoint"});
     upstream_failures_ = &r.counter("switchyard_upstream_connect_failures_total",
-                                    "Failed connection attempts, by reason (refused, timeout, unreachable, other).",
+                                    "Failed connection attempts, by reason (refused, timeout, unreachable, not_found, "
+                                    "permission_denied, other).",
                                     {"upstream", "endpoint", "reason"});
     upstream_connect_duration_ = &r.histogram(
         "switchyard_upstream_connect_duration_seconds", "Time to establish a connection to the endpoint.",
@@ -62,11 +65,12 @@ ListenerMetrics MetricsCatalogue::listener(const std::string& name, const std::s
     m.frames_sent = &listener_frames_sent_->with({name});
     m.idle_timeouts = &idle_timeouts_->with({name});
     const std::string* codecs[2] = {&client_codec, &upstream_codec};
+    const char* sides[2] = {"client", "upstream"};
     for (int side = 0; side < 2; ++side) {
         if (codecs[side]->empty()) continue;
         for (int r = 0; r < static_cast<int>(CodecErrorReason::count); ++r)
             m.codec_errors[side][r] =
-                &codec_errors_->with({name, *codecs[side], to_string(static_cast<CodecErrorReason>(r))});
+                &codec_errors_->with({name, sides[side], *codecs[side], to_string(static_cast<CodecErrorReason>(r))});
     }
     return m;
 }

@@ -8,10 +8,12 @@
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard::metrics {
-class Registry;
-class CounterFamily;
-class GaugeFamily;
-class HistogramFamily;
+class ShardedMetrics;
+template <class Metric>
+class ShardedFamily;
+using CounterFamily = ShardedFamily<Counter>;
+using GaugeFamily = ShardedFamily<Gauge>;
+using HistogramFamily = ShardedFamily<Histogram>;
 }  // namespace switchyard::metrics
 
 namespace switchyard {
@@ -25,17 +27,17 @@ struct LoopMetrics {
 
 class MetricsCatalogue {
 public:
-    // Control thread: registers every family in `registry`.
-    explicit MetricsCatalogue(metrics::Registry& registry);
+    // Control thread: registers every family in `sharded` (which must outlive this).
+    explicit MetricsCatalogue(metrics::ShardedMetrics& sharded);
 
-    // Control thread: children for one listener (codec names "" when raw).
+    // Control thread: children for one listener. Codec names are "" for a side without one: both
+    // when raw, the upstream one for a handler listener (it has no upstream side).
     ListenerMetrics listener(const std::string& name, const std::string& client_codec,
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
     LoopMetrics loop(std::size_t index);
 
 private:
-    metrics::Registry& registry_;
     metrics::GaugeFamily* listener_active_;
     metrics::CounterFamily* listener_total_;
     metrics::CounterFamily* listener_rejected_;

@@ -1,26 +1,31 @@
 #include "core/runtime/Runtime.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "core/admin/AdminServer.hpp"
 #include "core/codec/Codec.hpp"
 #include "core/loop/LoopGroup.hpp"
 #include "core/metrics/BuildInfo.hpp"
-#include "core/metrics/Counter.hpp"
-#include "core/metrics/Gauge.hpp"
-#include "core/metrics/Histogram.hpp"
-#include "core/metrics/MetricsServer.hpp"
+#include "core/metrics/Exposition.hpp"
 #include "core/metrics/ProcessCollector.hpp"
-#include "core/metrics/Registry.hpp"
-#include "core/metrics/SampleWriter.hpp"
+#include "core/metrics/ShardedMetrics.hpp"
 #include "core/proxy/Listener.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
+#include "core/runtime/Generation.hpp"
+#include "core/runtime/LoopCollector.hpp"
 #include "core/runtime/MetricsCatalogue.hpp"
+#include "core/runtime/ReloadMetrics.hpp"
 
 namespace switchyard {
 namespace {
@@ -31,11 +36,15 @@ std::size_t data_block_size(const ListenerOptions& o) { return std::max<std::uin
 
 std::string listener_path(std::size_t i) { return "listeners[" + std::to_string(i) + "]"; }
 
-// Opens every codec the config names. Returns per listener (client codec, upstream codec).
+}  // namespace
+
+// Every codec a config names, opened: per upstream, and per listener (client codec, upstream codec).
 struct CodecPlan {
     std::vector<std::shared_ptr<const Codec>> upstream;  // per upstream, null = listener's
     std::vector<std::pair<std::shared_ptr<const Codec>, std::shared_ptr<const Codec>>> listener;
 };
+
+namespace {
 
 CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) {
     CodecPlan plan;
@@ -73,11 +82,44 @@ CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) 
     return plan;
 }
 
+// The idle sweep (idle_timeout, and frame_timeout on framed listeners) runs often enough that
+// a connection is closed within ~1/8 of its timeout late, and never more than once every 10 ms
+// or less than once a second.
+std::chrono::steady_clock::duration idle_sweep_period(const Options& options) {
+    Duration shortest{0};
+    for (const auto& l : options.listeners)
+        for (Duration limit : {l.idle_timeout, l.codec ? l.frame_timeout : Duration{0}})
+            if (limit.count() > 0 && (shortest.count() == 0 || limit < shortest)) shortest = limit;
+    if (shortest.count() == 0) return std::chrono::steady_clock::duration{0};
+    return std::clamp<std::chrono::steady_clock::duration>(shortest / 8, std::chrono::milliseconds(10),
+                                                           std::chrono::seconds(1));
+}
+
+// Runs fn on every loop's thread and waits until all have run it: a barrier after which no
+// task queued earlier on any loop is still pending.
+template <class Fn>
+void on_every_loop(LoopGroup& loops, Fn fn) {
+    std::vector<std::future<void>> done;
+    for (std::size_t i = 0; i < loops.size(); ++i) {
+        auto promise = std::make_shared<std::promise<void>>();
+        done.push_back(promise->get_future());
+        EventLoop& loop = loops.at(i);
+        loop.post([&loop, fn, promise] {
+            fn(loop);
+            // Deferred tasks of this turn (a session's last reference, among them) run first.
+            loop.defer([promise] { promise->set_value(); });
+        });
+    }
+    for (auto& f : done) f.wait();
+}
+
 }  // namespace
 
-Runtime::Runtime(const Options& options) : options_(options) {}
+Runtime::Runtime() = default;
 
 Runtime::~Runtime() { stop(); }
+
+const Options& Runtime::options() const { return current_->options; }
 
 std::vector<ConfigError> Runtime::check(const Options& options) {
     std::vector<ConfigError> errors;
@@ -90,63 +132,78 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
     CodecPlan codecs = open_codecs(options, errors);
     if (errors->size() != before) return nullptr;
 
-    std::unique_ptr<Runtime> rt(new Runtime(options));
+    std::unique_ptr<Runtime> rt(new Runtime());
     rt->loops_ = std::make_unique<LoopGroup>(options.loops);
     const std::size_t n = rt->loops_->size();
     rt->ticks_.assign(n, 0);
+    rt->last_tick_ns_.reset(new std::atomic<std::int64_t>[n]);
+    const auto started = std::chrono::steady_clock::now().time_since_epoch();
+    for (std::size_t i = 0; i < n; ++i)
+        rt->last_tick_ns_[i].store(std::chrono::duration_cast<std::chrono::nanoseconds>(started).count());
     const bool with_metrics = !options.metrics.listen.empty();
     if (with_metrics) {
-        rt->registry_ = std::make_unique<metrics::Registry>(n);
-        metrics::add_build_info(*rt->registry_);
-        metrics::ProcessCollector::add_to(*rt->registry_);
-        LoopGroup* loops = rt->loops_.get();
-        rt->registry_->add_collector([n, loops](metrics::SampleWriter& w) {
-            w.family("switchyard_loops", "Event loops (threads) serving connections.", metrics::MetricType::gauge);
-            w.sample("switchyard_loops", {}, static_cast<double>(n));
-            // Read from each loop thread's CPU clock at scrape time: nothing on the data path.
-            w.family("switchyard_loop_busy_seconds_total",
-                     "CPU time the event loop thread has used: a loop near 1 s/s is saturated.",
-                     metrics::MetricType::counter);
-            for (std::size_t i = 0; i < n; ++i)
-                w.sample("switchyard_loop_busy_seconds_total", {{"loop", std::to_string(i)}}, loops->at(i).cpu_seconds());
-            w.family("switchyard_buffer_bytes",
-                     "Relay buffer memory of the loop: lent to connections with data in flight, or pooled for reuse.",
-                     metrics::MetricType::gauge);
-            for (std::size_t i = 0; i < n; ++i) {
-                const EventLoop& loop = loops->at(i);
-                std::string index = std::to_string(i);
-                w.sample("switchyard_buffer_bytes", {{"loop", index}, {"state", "borrowed"}},
-                         static_cast<double>(loop.buffer_bytes_borrowed()));
-                w.sample("switchyard_buffer_bytes", {{"loop", index}, {"state", "pooled"}},
-                         static_cast<double>(loop.buffer_bytes_pooled()));
-            }
-        });
-        rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->registry_);
+        // Families that never change once built, or once per reload, are plain prometheus-cpp ones.
+        rt->plain_ = std::make_shared<prometheus::Registry>();
+        metrics::add_build_info(*rt->plain_);
+        prometheus::BuildGauge()
+            .Name("switchyard_loops")
+            .Help("Event loops (threads) serving connections.")
+            .Register(*rt->plain_)
+            .Add({})
+            .Set(static_cast<double>(n));
+        rt->reload_metrics_ = std::make_unique<ReloadMetrics>(*rt->plain_);
+        rt->sharded_ = std::make_shared<metrics::ShardedMetrics>(n);
+        rt->exposition_ = std::make_unique<metrics::Exposition>();
+        rt->exposition_->add(rt->sharded_);
+        rt->exposition_->add(rt->plain_);
+        rt->exposition_->add(std::make_shared<LoopCollector>(*rt->loops_));
+        rt->exposition_->add(std::make_shared<metrics::ProcessCollector>());
+        rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->sharded_);
         for (std::size_t i = 0; i < n; ++i) rt->loop_metrics_.push_back(rt->catalogue_->loop(i));
     } else {
         rt->loop_metrics_.resize(n);
     }
 
+    rt->current_ = rt->build_generation(options, codecs);
+    for (auto& ctx : rt->current_->contexts)
+        rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
+    rt->listener_count_.store(rt->listeners_.size());
+    rt->publish_summary();
+
+    Runtime* self = rt.get();
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& loop = rt->loops_->at(i);
+        loop.set_idle_sweep(idle_sweep_period(options));
+        loop.set_yield_before_sleep(options.loop_wait == LoopWait::yield);
+        loop.set_tick(options.tick, [self](EventLoop& l, std::chrono::steady_clock::duration lag) {
+            self->on_tick(l.index(), std::chrono::duration<double>(lag).count());
+        });
+    }
+    return rt;
+}
+
+std::unique_ptr<Generation> Runtime::build_generation(const Options& options, CodecPlan& codecs) {
+    auto gen = std::make_unique<Generation>();
+    gen->options = options;
+    const std::size_t n = loops_->size();
     for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
         auto pool = std::make_unique<UpstreamPool>(options.upstreams[k], n);
         pool->codec = codecs.upstream[k];
-        if (rt->catalogue_) {
+        if (catalogue_) {
             for (std::size_t e = 0; e < pool->size(); ++e) {
                 auto& ep = pool->endpoint(e);
-                rt->endpoint_metrics_.push_back(
-                    std::make_unique<EndpointMetrics>(rt->catalogue_->endpoint(pool->name(), ep.label)));
-                ep.metrics = rt->endpoint_metrics_.back().get();
+                gen->endpoint_metrics.push_back(
+                    std::make_unique<EndpointMetrics>(catalogue_->endpoint(pool->name(), ep.label)));
+                ep.metrics = gen->endpoint_metrics.back().get();
             }
         }
-        rt->upstreams_.push_back(std::move(pool));
+        gen->upstreams.push_back(std::move(pool));
     }
-
-    Duration shortest_idle{0};
     for (std::size_t i = 0; i < options.listeners.size(); ++i) {
         const auto& l = options.listeners[i];
         auto ctx = std::make_unique<ListenerContext>();
         ctx->options = l;
-        for (auto& u : rt->upstreams_)
+        for (auto& u : gen->upstreams)
             if (u->name() == l.upstream) ctx->upstream = u.get();
         if (l.handler == Handler::none && !ctx->upstream)
             throw std::runtime_error("listener " + l.name + ": unknown upstream '" + l.upstream + "'");
@@ -158,34 +215,56 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
         if (l.handler == Handler::echo) ctx->passthrough = true;
         ctx->block_size = data_block_size(l);
         ctx->max_raw_block_size = std::max<std::size_t>(l.max_buffer_size, ctx->block_size);
-        if (rt->catalogue_)
-            ctx->metrics = rt->catalogue_->listener(l.name, ctx->client_codec ? ctx->client_codec->name() : "",
-                                                    ctx->upstream_codec ? ctx->upstream_codec->name() : "");
-        if (l.idle_timeout.count() > 0 && (shortest_idle.count() == 0 || l.idle_timeout < shortest_idle))
-            shortest_idle = l.idle_timeout;
-        rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
-        rt->contexts_.push_back(std::move(ctx));
+        ctx->loop_balancer = std::make_unique<LoopBalancer>(l.balancer, *loops_);
+        if (catalogue_)
+            ctx->metrics = catalogue_->listener(
+                l.name, ctx->client_codec ? ctx->client_codec->name() : "",
+                ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
+        gen->contexts.push_back(std::move(ctx));
     }
+    return gen;
+}
 
-    // The idle sweep runs often enough that a connection is closed within ~1/8 of its timeout
-    // late, and never more than once every 10 ms or less than once a second.
-    std::chrono::steady_clock::duration sweep{0};
-    if (shortest_idle.count() > 0)
-        sweep = std::clamp<std::chrono::steady_clock::duration>(shortest_idle / 8, std::chrono::milliseconds(10),
-                                                                std::chrono::seconds(1));
-    Runtime* self = rt.get();
-    for (std::size_t i = 0; i < n; ++i) {
-        auto& loop = rt->loops_->at(i);
-        loop.set_idle_sweep(sweep);
-        loop.set_yield_before_sleep(options.loop_wait == LoopWait::yield);
-        loop.set_tick(options.tick, [self](EventLoop& l, std::chrono::steady_clock::duration lag) {
-            self->on_tick(l.index(), std::chrono::duration<double>(lag).count());
-        });
+void Runtime::apply_loop_settings(const Options& options) {
+    const auto sweep = idle_sweep_period(options);
+    const auto tick = std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.tick);
+    const bool yield = options.loop_wait == LoopWait::yield;
+    on_every_loop(*loops_, [sweep, tick, yield](EventLoop& loop) {
+        loop.retime(tick, sweep);
+        loop.set_yield_before_sleep(yield);
+    });
+}
+
+void Runtime::publish_summary() {
+    Summary next;
+    next.log_every = current_->options.log_every;
+    for (auto& ctx : current_->contexts) {
+        next.listeners.emplace_back(ctx->options.name, ctx->listener_active);
+        next.contexts.push_back(ctx.get());
     }
-    return rt;
+    std::lock_guard lock(summary_mutex_);
+    summary_ = std::move(next);
+}
+
+bool Runtime::loops_ticking(std::chrono::steady_clock::duration within) const {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();
+    const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(within).count();
+    for (std::size_t i = 0; i < loops_->size(); ++i)
+        if (now - last_tick_ns_[i].load(std::memory_order_relaxed) > limit) return false;
+    return true;
+}
+
+void Runtime::wedge_loop_for_test(std::size_t index, std::chrono::milliseconds how_long) {
+    if (index >= loops_->size()) return;
+    spdlog::warn("test hook: wedging loop {} for {} ms", index, how_long.count());
+    loops_->at(index).post([how_long] { std::this_thread::sleep_for(how_long); });
 }
 
 void Runtime::on_tick(std::size_t loop, double lag_seconds) {
+    last_tick_ns_[loop].store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch()).count(),
+                              std::memory_order_relaxed);
     auto& m = loop_metrics_[loop];
     if (m.ticks) m.ticks->inc(loop);
     if (m.lag) m.lag->observe(loop, std::max(0.0, lag_seconds));
@@ -193,34 +272,64 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     if (m.connections_active) m.connections_active->set(loop, static_cast<double>(hosted));
     std::uint64_t tick = ++ticks_[loop];
     spdlog::debug("loop {}: tick {}: {} connections, lag {:.3f} ms", loop, tick, hosted, lag_seconds * 1000);
-    // One loop writes the summary, every log_every ticks, from counts any thread may read.
-    if (loop == 0 && options_.log_every > 0 && tick % options_.log_every == 0 && spdlog::should_log(spdlog::level::info)) {
-        std::string per_listener, per_loop;
-        for (auto& c : contexts_)
-            per_listener += fmt::format("{}{}={}", per_listener.empty() ? "" : " ", c->options.name,
-                                        c->active.load(std::memory_order_relaxed));
-        for (std::size_t i = 0; i < loops_->size(); ++i)
-            per_loop += fmt::format("{}{}", i ? "/" : "", loops_->at(i).session_count());
-        spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
-    }
+    if (loop != 0) return;
+    // Loop 0 summarises every rate-limited burst of log lines that has ended since its last tick,
+    // and every log_every ticks writes the summary line, from counts any thread may read.
+    std::lock_guard lock(summary_mutex_);
+    for (ListenerContext* c : summary_.contexts) c->logs.summarise_ended_bursts(c->options.name);
+    if (!spdlog::should_log(spdlog::level::info) || summary_.log_every == 0 || tick % summary_.log_every != 0) return;
+    std::string per_listener, per_loop;
+    for (auto& [name, active] : summary_.listeners)
+        per_listener += fmt::format("{}{}={}", per_listener.empty() ? "" : " ", name, active->load(std::memory_order_relaxed));
+    for (std::size_t i = 0; i < loops_->size(); ++i)
+        per_loop += fmt::format("{}{}", i ? "/" : "", loops_->at(i).session_count());
+    spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
 }
 
-void Runtime::start() {
+void Runtime::start(InheritedSockets inherited) {
     if (started_) return;
-    for (auto& l : listeners_) l->open();
-    if (registry_) {
-        metrics_server_ = std::make_unique<metrics::MetricsServer>(*registry_, options_.metrics.listen,
-                                                                   options_.metrics.path);
-        metrics_server_->start();
+    for (auto& l : listeners_) {
+        std::vector<int> fds = inherited.take(l->name());
+        if (fds.empty()) {
+            l->open();
+        } else {
+            l->adopt(std::move(fds));
+            spdlog::info("listener {}: took over its socket(s) from {}", l->name(), inherited.origin);
+        }
     }
+    if (exposition_) {
+        admin_server_ = std::make_unique<admin::AdminServer>(*exposition_, [this] { return health(); },
+                                                             options().metrics.listen, options().metrics.path);
+        std::vector<int> admin_fds = inherited.take(admin_socket_name);
+        for (std::size_t i = 1; i < admin_fds.size(); ++i) ::close(admin_fds[i]);
+        admin_server_->start(admin_fds.empty() ? -1 : admin_fds.front());
+    }
+    for (const auto& name : inherited.names())
+        spdlog::warn("no listener is named {}: closing the socket(s) {} passed for it", name, inherited.origin);
+
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();
     started_ = true;
+    phase_.store(Phase::serving);
 }
 
 void Runtime::stop_accepting() {
     if (!started_ || stopped_) return;
+    phase_.store(Phase::draining);
     for (auto& l : listeners_) l->stop_accepting();
+}
+
+admin::HealthReport Runtime::health() const {
+    switch (phase_.load()) {
+        case Phase::starting: return {false, "starting"};
+        case Phase::serving:
+            return {true, fmt::format("serving: {} listeners accepting, {} connections", listener_count_.load(),
+                                      loops_->session_count())};
+        case Phase::draining:
+            return {false, fmt::format("draining: {} connections open", loops_->session_count())};
+        case Phase::stopped: break;
+    }
+    return {false, "stopped"};
 }
 
 bool Runtime::wait_drained(Duration timeout) {
@@ -236,6 +345,7 @@ bool Runtime::wait_drained(Duration timeout) {
 void Runtime::stop() {
     if (stopped_) return;
     stopped_ = true;
+    phase_.store(Phase::stopped);
     if (started_) {
         for (std::size_t i = 0; i < loops_->size(); ++i) {
             auto& loop = loops_->at(i);
@@ -244,16 +354,178 @@ void Runtime::stop() {
         // Give the loops a moment to run the closes before they stop.
         wait_drained(std::chrono::milliseconds(500));
     }
-    // The exporter goes first: its collectors read the loop threads' clocks.
-    if (metrics_server_) metrics_server_->stop();
+    // The admin endpoint goes first: its collectors read the loop threads' clocks.
+    if (admin_server_) admin_server_->stop();
     if (loops_) {
         loops_->stop();
         loops_->join();
     }
     listeners_.clear();
+    stopped_listeners_.clear();
     // Destroying the loops destroys handlers still queued, and with them the last sessions,
     // while the listener contexts those sessions point at are still alive.
     loops_.reset();
+    retired_.clear();
+    current_.reset();
+}
+
+std::vector<std::pair<std::string, std::vector<int>>> Runtime::listening_sockets() const {
+    std::vector<std::pair<std::string, std::vector<int>>> out;
+    for (const auto& l : listeners_) out.emplace_back(l->name(), l->listening_fds());
+    if (admin_server_ && admin_server_->listening_fd() >= 0)
+        out.emplace_back(admin_socket_name, std::vector<int>{admin_server_->listening_fd()});
+    return out;
+}
+
+void Runtime::hand_over() {
+    phase_.store(Phase::draining);
+    // The sockets live on in the new process: close this process's copies without unlinking a
+    // unix socket file the new process now accepts on, and let the admin port go with them.
+    for (auto& l : listeners_) {
+        l->keep_socket_file();
+        l->stop_accepting();
+    }
+    if (admin_server_) admin_server_->stop();
+}
+
+ReloadOutcome Runtime::reload(const Options& next) {
+    ReloadOutcome out;
+    const Options& now = options();
+    const std::size_t wanted_loops = next.loops ? next.loops : std::max(1u, std::thread::hardware_concurrency());
+    if (wanted_loops != loops_->size())
+        out.warnings.push_back(fmt::format("loops: {} needs a restart; still running {} loops", wanted_loops,
+                                           loops_->size()));
+    if (next.metrics.listen != now.metrics.listen || next.metrics.path != now.metrics.path)
+        out.warnings.push_back(fmt::format("metrics: listen {} path {} needs a restart; still serving on {}{}",
+                                           next.metrics.listen.empty() ? "\"\"" : next.metrics.listen,
+                                           next.metrics.path, now.metrics.listen, now.metrics.path));
+    CodecPlan codecs = open_codecs(next, &out.errors);
+    if (!out.errors.empty()) return out;
+    std::unique_ptr<Generation> gen;
+    try {
+        gen = build_generation(next, codecs);
+    } catch (const std::exception& e) {
+        out.errors.push_back({SourceMark{"", 0, 0}, e.what()});
+        return out;
+    }
+
+    // Match every listener of the new configuration with a running one that can keep its
+    // sockets: by name first, then (a rename) by address, unless the address picks a port.
+    std::vector<Listener*> kept(next.listeners.size(), nullptr);
+    std::vector<bool> taken(listeners_.size(), false);
+    auto match = [&](bool by_name) {
+        for (std::size_t i = 0; i < next.listeners.size(); ++i) {
+            const auto& l = next.listeners[i];
+            if (kept[i]) continue;
+            if (!by_name && l.protocol != ListenerProtocol::unix_stream && l.listen.ends_with(":0")) continue;
+            for (std::size_t j = 0; j < listeners_.size(); ++j) {
+                if (taken[j] || !listeners_[j]->can_keep_sockets(l)) continue;
+                if (by_name && listeners_[j]->name() != l.name) continue;
+                kept[i] = listeners_[j].get();
+                taken[j] = true;
+                break;
+            }
+        }
+    };
+    match(true);
+    match(false);
+
+    // Bind the new listeners first: if one fails, nothing has changed yet.
+    std::vector<std::unique_ptr<Listener>> opened(next.listeners.size());
+    for (std::size_t i = 0; i < next.listeners.size(); ++i) {
+        if (kept[i]) continue;
+        opened[i] = std::make_unique<Listener>(*gen->contexts[i], *loops_);
+        try {
+            opened[i]->open();
+        } catch (const std::exception& e) {
+            out.errors.push_back({SourceMark{"listeners[" + std::to_string(i) + "]", 0, 0}, e.what()});
+        }
+    }
+    if (!out.errors.empty()) return out;  // `opened` closes what it bound
+
+    // Commit. Kept listeners carry their shared connection count into the new contexts.
+    std::vector<std::unique_ptr<Listener>> listeners;
+    for (std::size_t i = 0; i < next.listeners.size(); ++i) {
+        auto& ctx = *gen->contexts[i];
+        if (kept[i]) {
+            for (std::size_t j = 0; j < listeners_.size(); ++j) {
+                if (listeners_[j].get() != kept[i]) continue;
+                ctx.listener_active = current_->contexts[j]->listener_active;
+                kept[i]->switch_context(ctx);
+                listeners.push_back(std::move(listeners_[j]));
+            }
+            ++out.listeners_kept;
+        } else {
+            opened[i]->start_accepting();
+            listeners.push_back(std::move(opened[i]));
+            ++out.listeners_added;
+        }
+    }
+    for (std::size_t j = 0; j < listeners_.size(); ++j) {
+        if (taken[j]) continue;
+        listeners_[j]->stop_accepting();
+        current_->removed.push_back(current_->contexts[j].get());
+        stopped_listeners_.push_back(std::move(listeners_[j]));
+        ++out.listeners_removed;
+    }
+    listeners_ = std::move(listeners);
+    listener_count_.store(listeners_.size());
+    current_->retired_at = std::chrono::steady_clock::now();
+    retired_.push_back(std::move(current_));
+    current_ = std::move(gen);
+    apply_loop_settings(current_->options);
+    publish_summary();
+    out.applied = true;
+    reap();
+    return out;
+}
+
+void Runtime::reap() {
+    struct Publish {
+        Runtime& rt;
+        ~Publish() {
+            if (rt.reload_metrics_) rt.reload_metrics_->draining(rt.retired_.size());
+        }
+    } publish{*this};
+    if (retired_.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    const auto drain = current_->options.shutdown_timeout;
+    bool any_idle = false;
+    for (auto& gen : retired_) {
+        if (gen->open_sessions() == 0) {
+            any_idle = true;
+        } else if (!gen->removed.empty() && !gen->removed_closed && now - gen->retired_at >= drain) {
+            gen->removed_closed = true;
+            auto owners = gen->removed;
+            spdlog::warn("reload: shutdown_timeout reached: closing the connections of {} removed listener(s)",
+                         owners.size());
+            for (std::size_t i = 0; i < loops_->size(); ++i) {
+                EventLoop& loop = loops_->at(i);
+                loop.post([&loop, owners] { loop.force_close_owned(owners); });
+            }
+        }
+    }
+    if (!any_idle) return;
+    // A session's last touch of its context is the count going to 0 in close(); the barrier
+    // lets whatever that close deferred finish before the context goes. Only generations idle
+    // before the barrier are freed: one whose last session closes during it waits for the next.
+    std::vector<Generation*> idle;
+    for (auto& gen : retired_)
+        if (gen->open_sessions() == 0) idle.push_back(gen.get());
+    on_every_loop(*loops_, [](EventLoop&) {});
+    std::erase_if(retired_, [&](const std::unique_ptr<Generation>& gen) {
+        return std::find(idle.begin(), idle.end(), gen.get()) != idle.end();
+    });
+    spdlog::info("reload: {} replaced configuration(s) freed (their last connection closed); {} still draining",
+                 idle.size(), retired_.size());
+}
+
+void Runtime::record_reload(bool success, const std::string& config_hash) {
+    if (reload_metrics_) reload_metrics_->reloaded(success, config_hash);
+}
+
+void Runtime::record_start(const std::string& config_hash) {
+    if (reload_metrics_) reload_metrics_->loaded(config_hash);
 }
 
 std::size_t Runtime::active_sessions() const { return loops_ ? loops_->session_count() : 0; }
@@ -266,9 +538,10 @@ std::vector<std::pair<std::string, std::string>> Runtime::listener_addresses() c
 }
 
 std::string Runtime::metrics_address() const {
-    if (!metrics_server_) return "";
-    std::string host = options_.metrics.listen.substr(0, options_.metrics.listen.rfind(':'));
-    return host + ":" + std::to_string(metrics_server_->bound_port());
+    if (!admin_server_) return "";
+    const std::string& listen = options().metrics.listen;
+    std::string host = listen.substr(0, listen.rfind(':'));
+    return host + ":" + std::to_string(admin_server_->bound_port());
 }
 
 }  // namespace switchyard

@@ -1,6 +1,7 @@
 #include "plugins/builtin/OptionReader.hpp"
 
 #include "plugins/builtin/OptionValues.hpp"
+#include "switchyard/units.hpp"
 
 namespace switchyard::builtin {
 
@@ -25,13 +26,13 @@ std::uint64_t OptionReader::size(std::string_view key, std::uint64_t fallback, s
                                  std::uint64_t max) const {
     const char* text = options_.find(key);
     if (text == nullptr) return fallback;
-    std::uint64_t value = 0;
     std::string why;
-    if (!parse_size(text, &value, &why)) fail(key, why);
-    if (value < min || value > max)
-        fail(key, std::string(text) + " is out of range [" + std::to_string(min) + ", " +
-                      std::to_string(max) + "] bytes");
-    return value;
+    const std::optional<std::uint64_t> value = swy::parse_size(text, &why);
+    if (!value) fail(key, why);
+    if (*value < min || *value > max)
+        fail(key, std::string(text) + " is out of range [" + swy::format_size(min) + ", " +
+                      swy::format_size(max) + "]");
+    return *value;
 }
 
 std::int64_t OptionReader::integer(std::string_view key, std::int64_t fallback, std::int64_t min,

@@ -21,6 +21,7 @@ class OptionReader {
 
     bool has(std::string_view key) const { return options_.find(key) != nullptr; }
 
+    // A size as swy::parse_size reads it (64KiB, 1MB), within [min, max].
     std::uint64_t size(std::string_view key, std::uint64_t fallback, std::uint64_t min,
                        std::uint64_t max) const;
     std::int64_t integer(std::string_view key, std::int64_t fallback, std::int64_t min,

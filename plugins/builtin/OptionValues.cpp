@@ -1,17 +1,9 @@
 #include "plugins/builtin/OptionValues.hpp"
 
 #include <charconv>
-#include <limits>
 
 namespace switchyard::builtin {
 namespace {
-
-bool parse_unsigned(std::string_view digits, std::uint64_t* value) {
-    if (digits.empty()) return false;
-    const char* end = digits.data() + digits.size();
-    auto [ptr, ec] = std::from_chars(digits.data(), end, *value);
-    return ec == std::errc() && ptr == end;
-}
 
 int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -21,29 +13,6 @@ int hex_digit(char c) {
 }
 
 }  // namespace
-
-bool parse_size(std::string_view text, std::uint64_t* value, std::string* why) {
-    std::size_t digits_end = 0;
-    while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9')
-        ++digits_end;
-    const std::string_view unit = text.substr(digits_end);
-    std::uint64_t number = 0;
-    int shift = -1;
-    if (unit.empty() || unit == "B") shift = 0;
-    else if (unit == "KiB" || unit == "k" || unit == "K") shift = 10;
-    else if (unit == "MiB" || unit == "m" || unit == "M") shift = 20;
-    else if (unit == "GiB" || unit == "g" || unit == "G") shift = 30;
-    if (shift < 0 || !parse_unsigned(text.substr(0, digits_end), &number)) {
-        *why = "\"" + std::string(text) + "\" is not a size; use bytes (65536) or KiB/MiB/GiB (64KiB)";
-        return false;
-    }
-    if (number > (std::numeric_limits<std::uint64_t>::max() >> shift)) {
-        *why = "\"" + std::string(text) + "\" is too large";
-        return false;
-    }
-    *value = number << shift;
-    return true;
-}
 
 bool parse_integer(std::string_view text, std::int64_t min, std::int64_t max, std::int64_t* value,
                    std::string* why) {

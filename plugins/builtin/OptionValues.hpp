@@ -1,14 +1,12 @@
 #pragma once
 // Parsers for the option values the built-in codecs accept. Pure functions: each returns false and
-// sets *why to a sentence (no key prefix) when the text is not a valid value.
+// sets *why to a sentence (no key prefix) when the text is not a valid value. Sizes are read with
+// the SDK's swy::parse_size (switchyard/units.hpp), the daemon's own parser.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace switchyard::builtin {
-
-// Plain bytes ("65536") or a binary unit: "64KiB", "1MiB", "1GiB" (also "64k", "1m", "1g").
-bool parse_size(std::string_view text, std::uint64_t* value, std::string* why);
 
 // Decimal integer within [min, max]; a leading '-' allowed when min < 0.
 bool parse_integer(std::string_view text, std::int64_t min, std::int64_t max, std::int64_t* value,

@@ -11,16 +11,19 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../build/default/daemon/switchyard"))
 PLUGIN_DIR = os.environ.get("SWITCHYARD_PLUGIN_DIR", "")
+BUILD_DIR = os.environ.get("SWITCHYARD_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build/default"))
 SANITIZED = os.environ.get("SWITCHYARD_SANITIZED") == "1"
 # Sanitizer builds run several times slower: stretch waits, shrink loads.
 SLOW = 4.0 if SANITIZED else 1.0
 
 LISTEN_RE = re.compile(r"listener (\S+) \((tcp|unix)\) listening on (\S+) ->")
 METRICS_RE = re.compile(r"metrics: serving http://(\S+?)(/\S*)$")
+RELOAD_LISTENER_RE = re.compile(r"reload: listener (\S+) on (\S+)$")
 
 
 def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
@@ -120,16 +123,19 @@ class Metrics:
 class Daemon:
     """One switchyard process with a config written from a YAML string."""
 
-    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None, binary=BIN):
+    def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None, config_path=None,
+                 binary=None):
         self.dir = tempfile.mkdtemp(prefix="swy-")
-        self.config = os.path.join(self.dir, f"{name}.yaml")
-        with open(self.config, "w") as f:
-            f.write(yaml_text)
+        if config_path:  # the caller has laid the file out (a symlink into a ConfigMap-like tree)
+            self.config = config_path
+        else:
+            self.config = os.path.join(self.dir, f"{name}.yaml")
+            with open(self.config, "w") as f:
+                f.write(yaml_text)
         self.log_path = os.path.join(self.dir, "daemon.log")
         self.notify_path = os.path.join(self.dir, "notify.sock")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
-        self.notify.settimeout(30 * SLOW)
         e = dict(os.environ)
         e["NOTIFY_SOCKET"] = self.notify_path
         if PLUGIN_DIR:
@@ -137,24 +143,43 @@ class Daemon:
         if env:
             e.update(env)
         self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([binary, "--config", self.config, *extra_args], stdout=self.log_file,
+        self.proc = subprocess.Popen([binary or BIN, "--config", self.config, *extra_args], stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=e)
         self.addresses = {}
         self.metrics_url = None
+        # Read all the time, as systemd does: the daemon's sd_notify blocks once the socket's
+        # queue is full (a STATUS line a second and a pair per reload add up).
         self.notifications = []
+        self.notified = threading.Condition()
+        self.notify_reader = threading.Thread(target=self._read_notify, daemon=True)
+        self.notify_reader.start()
         self.clients = []
         if expect_ready:
             self.wait_ready()
 
-    def wait_ready(self):
+    @staticmethod
+    def scratch_dir():
+        """A fresh directory under the test run's temporary tree."""
+        return tempfile.mkdtemp(prefix="swy-")
+
+    def _read_notify(self):
         while True:
             try:
-                msg = self.notify.recv(4096).decode()
-            except socket.timeout:
-                raise AssertionError("daemon never sent READY=1:\n" + self.log())
-            self.notifications.append(msg)
-            if "READY=1" in msg.split("\n"):
-                break
+                data = self.notify.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return  # shut down by stop(), queue drained
+            msg = data.decode()
+            with self.notified:
+                self.notifications.append(msg)
+                self.notified.notify_all()
+
+    def wait_ready(self):
+        try:
+            self.read_notifications(lambda n: any("READY=1" in m.split("\n") for m in n))
+        except AssertionError:
+            raise AssertionError("daemon never sent READY=1:\n" + self.log())
         for line in self.log().splitlines():
             m = LISTEN_RE.search(line)
             if m:
@@ -162,6 +187,42 @@ class Daemon:
             m = METRICS_RE.search(line)
             if m:
                 self.metrics_url = "http://" + m.group(1) + m.group(2)
+
+    def reload(self, yaml_text=None, expect="applied", timeout=30):
+        """Rewrites the config (when given), sends SIGHUP and waits for the daemon's verdict
+        ("reload applied" or "reload refused"); returns the log written since. On success the
+        listener addresses are re-read from the reload's lines."""
+        if yaml_text is not None:
+            # Written beside and renamed over, as an editor or ConfigMap update does.
+            tmp = self.config + ".new"
+            with open(tmp, "w") as f:
+                f.write(yaml_text)
+            os.replace(tmp, self.config)
+        start = len(self.log())
+        self.proc.send_signal(signals.SIGHUP)
+        return self.wait_reload(start, expect, timeout)
+
+    def wait_reload(self, start, expect="applied", timeout=30):
+        """Waits for the next reload verdict logged after byte `start` of the log."""
+        def verdict():
+            text = self.log()[start:]
+            return text if ("reload applied" in text or "reload refused" in text) else None
+        text = wait_until(verdict, timeout=timeout, what="a reload verdict in the log")
+        assert f"reload {expect}" in text, text
+        if expect == "applied":
+            self.addresses = {}
+            for line in text.splitlines():
+                m = RELOAD_LISTENER_RE.search(line)
+                if m:
+                    self.addresses[m.group(1)] = m.group(2)
+        return text
+
+    def read_notifications(self, until, timeout=30):
+        """Waits until until(list of every notify message so far) is true; returns the list."""
+        with self.notified:
+            if not self.notified.wait_for(lambda: until(self.notifications), timeout=timeout * SLOW):
+                raise AssertionError("notifications so far: %r" % self.notifications)
+            return list(self.notifications)
 
     def addr(self, listener):
         return self.addresses[listener]
@@ -180,6 +241,17 @@ class Daemon:
     def metrics(self):
         with urllib.request.urlopen(self.metrics_url, timeout=10) as r:
             return Metrics(r.read().decode())
+
+    def admin_get(self, path, headers=None):
+        """GET `path` on the admin endpoint: (status, headers, body bytes), without raising on
+        4xx/5xx and without urllib's transparent handling of encodings."""
+        base = self.metrics_url.split("/", 3)
+        req = urllib.request.Request("/".join(base[:3]) + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
 
     def metric(self, name, **labels):
         return self.metrics().get(name, 0.0, **labels)
@@ -205,14 +277,12 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("daemon did not stop:\n" + self.log())
-        self.notify.setblocking(False)
-        try:
-            while True:
-                self.notifications.append(self.notify.recv(4096).decode())
-        except OSError:
-            pass
-        self.log_file.close()
+        # Everything the daemon sent is queued by now. After shutdown the reader still gets the
+        # queued messages, then an empty read, and returns.
+        self.notify.shutdown(socket.SHUT_RD)
+        self.notify_reader.join(timeout=5)
         self.notify.close()
+        self.log_file.close()
         return self.proc.returncode
 
     def __enter__(self):

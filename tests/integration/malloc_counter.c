@@ -1,6 +1,6 @@
 /* LD_PRELOAD shim for tests: counts heap allocations (malloc, calloc, realloc, aligned forms;
- * C++ operator new ends in malloc). On SIGUSR2 it writes the count to $MALLOC_COUNT_FILE, so a
- * test can read the number of allocations between two points of a running daemon. */
+ * C++ operator new ends in malloc). On SIGRTMIN+1 (the daemon keeps SIGUSR1/SIGUSR2 for itself) it
+ * writes the count to $MALLOC_COUNT_FILE, so a test can read the number of allocations between two points of a running daemon. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -65,5 +65,5 @@ __attribute__((constructor)) static void install(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = dump;
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGRTMIN + 1, &sa, NULL);
 }

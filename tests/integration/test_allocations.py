@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(SANITIZED or not os.path.exists(COUNTER),
 def read_count(d, path):
     before = os.path.getmtime(path) if os.path.exists(path) else 0
     os.unlink(path) if os.path.exists(path) else None
-    d.signal(signal.SIGUSR2)
+    d.signal(signal.SIGRTMIN + 1)
     wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, what="allocation count")
     with open(path) as f:
         return int(f.read())

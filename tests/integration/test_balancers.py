@@ -90,4 +90,4 @@ def test_each_loop_is_a_named_thread():
             return found if len([n for n in found if n.startswith("sy-loop-")]) >= 4 else None
         found = wait_until(names, what="four named loop threads")
         assert [n for n in found if n.startswith("sy-loop-")] == [f"sy-loop-{i}" for i in range(4)]
-        assert "sy-metrics" in found
+        assert "sy-admin" in found

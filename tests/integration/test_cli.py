@@ -155,3 +155,26 @@ listeners:
     r = run("--check-config", path)
     assert r.returncode == 1
     assert "upstreams[0].codec: codec length-field cannot encode with these options" in r.stderr
+
+
+def test_sizes_are_spelt_alike_in_daemon_keys_and_codec_options():
+    # buffer_size: 1MB was accepted while max_frame: 1MB was refused; both now read one grammar.
+    ok = write("""
+listeners:
+  - {name: a, listen: 127.0.0.1:0, handler: echo, buffer_size: 1MB, codec: {plugin: line, max_frame: 1MB}}
+  - {name: b, listen: 127.0.0.1:0, handler: echo, buffer_size: 64KiB, codec: {plugin: delimiter, delimiter: ";", max_frame: 64 KiB}}
+""")
+    r = run("--check-config", ok)
+    assert r.returncode == 0, r.stderr
+    # And a bad spelling gets the same sentence from either (codec options are checked once the
+    # YAML itself is valid, so one file each).
+    sentence = "unknown unit 'k' in size '64k' (expected bytes or a number with B, KiB, MiB, GiB, KB, MB or GB"
+    for where, block in (("listeners[0].buffer_size: ", "buffer_size: 64k"),
+                         ("listeners[0].codec.max_frame: rejected by codec line: ",
+                          "codec: {plugin: line, max_frame: 64k}")):
+        r = run("--check-config", write(f"""
+listeners:
+  - {{name: a, listen: 127.0.0.1:0, handler: echo, {block}}}
+"""))
+        assert r.returncode == 1
+        assert where + sentence in r.stderr

@@ -1,4 +1,5 @@
 """/metrics: exact values after known traffic, promtool's linter, and a real Prometheus scrape."""
+import gzip
 import json
 import os
 import socket
@@ -6,6 +7,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -80,8 +82,11 @@ def test_exact_values_after_known_traffic(daemon):
     assert m.get("switchyard_listener_bytes_sent_total", listener="framed") == sent
     # 2000 bad bytes were read before the frame was found too large.
     assert m.get("switchyard_listener_bytes_received_total", listener="framed") >= sent + 1024
-    assert m.get("switchyard_codec_errors_total", listener="framed", codec="line", reason="too_large") == 1
-    assert m.get("switchyard_codec_errors_total", listener="framed", codec="line", reason="malformed") == 0
+    assert m.get("switchyard_codec_errors_total", listener="framed", side="client", codec="line",
+                 reason="too_large") == 1
+    assert m.get("switchyard_codec_errors_total", listener="framed", side="client", codec="line",
+                 reason="malformed") == 0
+    assert m.sum("switchyard_codec_errors_total", listener="framed", side="upstream") == 0
     assert m.get("switchyard_listener_bytes_received_total", listener="raw") == K
     assert m.get("switchyard_listener_bytes_sent_total", listener="raw") == K
     assert m.get("switchyard_listener_connections_active", listener="raw") == 1
@@ -225,3 +230,34 @@ listeners:
         summaries = [l for l in d.log().splitlines() if " info " in l and " connections: " in l]
         ticks = d.metric("switchyard_loop_ticks_total", loop="0")
         assert 1 <= len(summaries) <= ticks // 4 + 1, (len(summaries), ticks)
+
+
+def test_gzip_scrape_decodes_to_the_same_text_and_the_admin_paths_answer(daemon):
+    d = daemon
+    # Counters hold still between the two scrapes only when no traffic and no tick changes them:
+    # compare the text without the samples that move on their own (ticks, lag, CPU, memory).
+    def steady(text):
+        moving = ("switchyard_loop_", "process_", "switchyard_buffer_bytes")
+        return [l for l in text.splitlines() if not l.startswith(moving)]
+    status, headers, plain = d.admin_get("/metrics")
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert headers.get("Content-Encoding") is None
+    status, headers, zipped = d.admin_get("/metrics", {"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert len(zipped) < len(plain) / 3
+    assert steady(gzip.decompress(zipped).decode()) == steady(plain.decode())
+
+    status, _, body = d.admin_get("/healthz")
+    assert status == 200
+    assert body.decode() == "serving: 3 listeners accepting, 0 connections\n"
+    status, _, body = d.admin_get("/nope")
+    assert status == 404
+    assert b"/healthz" in body
+    req = urllib.request.Request(d.metrics_url, data=b"x", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("POST /metrics was answered 2xx")
+    except urllib.error.HTTPError as e:
+        assert e.code == 405

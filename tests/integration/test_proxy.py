@@ -1,11 +1,14 @@
 """Raw byte proxying over TCP and unix sockets, to real backends."""
 import os
+import re
 import socket
+import subprocess
 import tempfile
 
 import pytest
 
-from harness import Daemon, EchoBackend, RedisServer, connect, recv_all, recv_exact, redis_command
+from harness import (Daemon, EchoBackend, RedisServer, connect, free_port, recv_all, recv_exact, redis_command,
+                     wait_until)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,26 @@ listeners:
         s.close()
         d.stop()
     assert not os.path.exists(path), "socket file left behind after stop"
+
+
+def test_unix_listener_defaults_to_owner_and_group_only_and_warns_when_world_writable():
+    base = tempfile.mkdtemp()
+    private, open_to_all = os.path.join(base, "private.sock"), os.path.join(base, "open.sock")
+    with Daemon(f"""
+listeners:
+  - {{name: private, protocol: unix, listen: {private}, handler: echo}}
+  - {{name: open, protocol: unix, listen: {open_to_all}, mode: "0666", handler: echo}}
+""") as d:
+        assert oct(os.stat(private).st_mode & 0o777) == "0o660"
+        assert oct(os.stat(open_to_all).st_mode & 0o777) == "0o666"
+        warnings = [l for l in d.log().splitlines() if "world-writable" in l]
+        assert len(warnings) == 1
+        assert " warning " in warnings[0]
+        assert f"listener open: unix socket {open_to_all} is world-writable (mode 0666)" in warnings[0]
+        for name in ("private", "open"):
+            s = d.client(name)
+            s.sendall(b"ok")
+            assert recv_exact(s, 2) == b"ok"
 
 
 def test_stale_unix_socket_file_is_replaced():
@@ -172,3 +195,29 @@ listeners:
             r = subprocess.run(["socat", "-t", "5", "-", "TCP:" + d.addr("p")], input=b"line one\nline two\n",
                                capture_output=True, timeout=30)
             assert r.stdout == b"line one\nline two\n"
+
+
+def test_the_bundled_default_config_does_what_its_comments_say():
+    """config/examples/switchyard.yaml, as the README's first command runs it, on free ports:
+    every `printf ... | socat ...` line of its header gets its text back, and the metrics show
+    frames on the codec listeners and ticks on the loops."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..")
+    with open(os.path.join(root, "config/examples/switchyard.yaml")) as f:
+        text = f.read()
+    for port in sorted(set(re.findall(r"127\.0\.0\.1:(70\d\d)\b", text))):
+        text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+    text = text.replace("127.0.0.1:9464", "127.0.0.1:0")
+    commands = re.findall(r"^#\s+(printf '([^']*)' \| socat - TCP:\S+)", text, re.M)
+    assert len(commands) == 3
+    with Daemon(text) as d:
+        for command, sent in commands:
+            r = subprocess.run(["bash", "-c", command.replace("socat -", "socat -t 5 -")], capture_output=True,
+                               timeout=30)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == sent.encode().decode("unicode_escape").encode(), command
+        m = d.metrics()
+        # "hello\nworld\n": two lines in, two length-prefixed frames to the framed echo and back.
+        assert m.get("switchyard_listener_frames_received_total", listener="lines") == 2
+        assert m.get("switchyard_listener_frames_received_total", listener="framed-echo") == 2
+        assert m.get("switchyard_listener_frames_sent_total", listener="lines") == 2
+        wait_until(lambda: d.metrics().sum("switchyard_loop_ticks_total") >= 1, what="a loop tick")

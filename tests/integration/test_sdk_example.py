@@ -21,6 +21,8 @@ def netstring_plugin():
     assert r.returncode == 0, r.stdout + r.stderr
     assert os.path.exists(os.path.join(prefix, "lib/cmake/Switchyard/SwitchyardConfig.cmake"))
     assert os.path.exists(os.path.join(prefix, "include/switchyard/codec.h"))
+    # The daemon's size and duration parsers come with the SDK, for plugins' own options.
+    assert os.path.exists(os.path.join(prefix, "include/switchyard/units.hpp"))
     plugin = os.path.join(out, "switchyard_codec_netstring.so")
     assert os.path.exists(plugin)
     return plugin

@@ -95,3 +95,27 @@ listeners:
     assert time.monotonic() - start >= 0.25
     assert "shutdown_timeout reached: closing 1 connection" in d.log()
     d.stop()
+
+
+def test_healthz_is_503_while_sigterm_drains_a_connection():
+    d = Daemon("""
+shutdown_timeout: 20s
+metrics: {listen: 127.0.0.1:0}
+listeners:
+  - {name: e, listen: 127.0.0.1:0, handler: echo}
+""")
+    status, _, body = d.admin_get("/healthz")
+    assert (status, body) == (200, b"serving: 1 listeners accepting, 0 connections\n")
+    s = connect(d.addr("e"))
+    s.sendall(b"a")
+    assert recv_exact(s, 1) == b"a"  # the connection is open and holds the drain
+    d.signal(signal.SIGTERM)
+    wait_until(lambda: "draining" in d.log(), what="the drain log line")
+    status, _, body = d.admin_get("/healthz")
+    assert status == 503
+    assert body == b"draining: 1 connections open\n"
+    # Metrics are still served while draining, so the drain itself can be watched.
+    assert d.metric("switchyard_listener_connections_active", listener="e") == 1
+    s.close()
+    assert d.proc.wait(timeout=10 * SLOW) == 0
+    d.stop()

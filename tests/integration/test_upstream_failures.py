@@ -76,6 +76,22 @@ listeners:
         srv.close()
 
 
+def metrics_after_one_failed_client(upstream):
+    """Runs a proxy listener in front of `upstream` (a YAML flow mapping named after the
+    upstream it declares), lets one client through to a failed connect, and returns /metrics."""
+    name = upstream.split("name:")[1].split(",")[0].strip()
+    with Daemon(f"""
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {upstream}
+listeners:
+  - {{name: p, listen: 127.0.0.1:0, upstream: {name}}}
+""") as d:
+        s = d.client("p")
+        assert s.recv(10) == b""  # closed by the proxy, after the failure was counted
+        return d.metrics()
+
+
 def test_connect_timeout():
     # A listener whose accept queue is full drops further SYNs: connects to it hang.
     blackhole = socket.socket()
@@ -88,18 +104,19 @@ def test_connect_timeout():
         f.setblocking(False)
         f.connect_ex(("127.0.0.1", port))
         fillers.append(f)
-    with Daemon(f"""
-metrics: {{listen: 127.0.0.1:0}}
-upstreams:
-  - {{name: slow, connect_timeout: 300ms, connect_attempts: 2, endpoints: [127.0.0.1:{port}]}}
-listeners:
-  - {{name: p, listen: 127.0.0.1:0, upstream: slow}}
-""") as d:
-        s = d.client("p")
-        assert s.recv(10) == b""
-        m = d.metrics()
-        assert m.get("switchyard_upstream_connect_failures_total", upstream="slow",
-                     endpoint=f"127.0.0.1:{port}", reason="timeout") == 2
+    m = metrics_after_one_failed_client(
+        f"{{name: slow, connect_timeout: 300ms, connect_attempts: 2, endpoints: [127.0.0.1:{port}]}}")
+    assert m.get("switchyard_upstream_connect_failures_total", upstream="slow",
+                 endpoint=f"127.0.0.1:{port}", reason="timeout") == 2
     for f in fillers:
         f.close()
     blackhole.close()
+
+
+def test_a_missing_unix_socket_file_is_counted_as_not_found(tmp_path):
+    missing = tmp_path / "nobody-here.sock"
+    m = metrics_after_one_failed_client(f'{{name: u, connect_attempts: 1, endpoints: ["unix:{missing}"]}}')
+    failures = {reason: m.get("switchyard_upstream_connect_failures_total", upstream="u",
+                              endpoint=f"unix:{missing}", reason=reason)
+                for reason in ("not_found", "refused", "other")}
+    assert failures == {"not_found": 1, "refused": 0, "other": 0}

@@ -127,7 +127,8 @@ typedef struct swy_codec_instance swy_codec_instance;
 
 /* Creates an instance from the options. Returns NULL and writes a message into err when an option
  * is missing or invalid; start the message with "<key>: " so the host can point at that option's
- * line in the YAML (e.g. "max_frame: \"64KB\" is not a size; use 65536, 64KiB or 1MiB").
+ * line in the YAML (e.g. "max_frame: unknown unit 'k' in size '64k' (...)"). C++ plugins read sizes
+ * and durations as the daemon does with switchyard/units.hpp.
  * Control thread. */
 typedef swy_codec_instance* (*swy_codec_create_fn)(const swy_codec_option* options,
                                                    size_t option_count, char* err, size_t err_cap);

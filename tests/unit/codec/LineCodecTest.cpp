@@ -1,6 +1,7 @@
 // The `line` built-in codec, loaded as a real shared object through Codec::open.
 #include <catch2/catch.hpp>
 
+#include "switchyard/units.hpp"
 #include "tests/unit/codec/CodecTestSupport.hpp"
 
 using namespace switchyard;
@@ -64,6 +65,19 @@ TEST_CASE("line: default max_frame is 64KiB", "[codec][line]") {
     CHECK(decode_stream(*codec, std::string(65537, 'x') + "\n").end == DecodeStatus::too_large);
     auto big = require_codec("line", {{"max_frame", "1MiB"}});
     CHECK(decode_stream(*big, std::string(1 << 20, 'x') + "\n", 4096).payloads.size() == 1);
+}
+
+TEST_CASE("line: max_frame reads sizes as the daemon's keys do, with the same meaning", "[codec][line]") {
+    // The issue this guards: buffer_size: 1MB was accepted while max_frame: 1MB was refused.
+    for (const char* spelling : {"1000", "1KB", "1kb", "1KiB", "2 KiB", "3kib", "1000B", "1MB"}) {
+        CAPTURE(spelling);
+        std::string why;
+        const std::optional<std::uint64_t> bytes = swy::parse_size(spelling, &why);
+        REQUIRE(bytes);
+        auto codec = require_codec("line", {{"max_frame", spelling}});
+        CHECK(decode_stream(*codec, std::string(*bytes, 'x') + "\n", 4096).payloads.size() == 1);
+        CHECK(decode_stream(*codec, std::string(*bytes + 1, 'x') + "\n", 4096).end == DecodeStatus::too_large);
+    }
 }
 
 TEST_CASE("line: a dribbled line is scanned once (the state resumes the search)", "[codec][line]") {
@@ -137,9 +151,10 @@ TEST_CASE("line: bad option values are refused at the option's line", "[codec][l
         const char* says;
     };
     for (const Case& c : {Case{"strip_cr", "maybe", "not a boolean"},
-                          Case{"max_frame", "64KB", "not a size"},
+                          Case{"max_frame", "64k", "unknown unit 'k' in size '64k'"},
+                          Case{"max_frame", "1.5MiB", "must be a whole number"},
                           Case{"max_frame", "0", "out of range"},
-                          Case{"max_frame", "-1", "not a size"}}) {
+                          Case{"max_frame", "-1", "negative size '-1' is not allowed"}}) {
         CAPTURE(c.key, c.value);
         std::vector<ConfigError> errors;
         CHECK(open_codec("line", {{c.key, c.value}}, &errors) == nullptr);

@@ -292,6 +292,38 @@ TEST_CASE("keys that belong to the other protocol", "[config][errors]") {
           });
 }
 
+TEST_CASE("an unquoted IPv6 address gets a hint to quote it, wherever YAML trips on it", "[config][errors]") {
+    const std::string hint_8080 = " (quote IPv6 addresses: \"[::1]:8080\"; unquoted, '[' starts a YAML list)";
+    // A syntax error in a block mapping, in a flow mapping, and as a list item.
+    CHECK(errors_of("listeners:\n  - name: a\n    listen: [::1]:7000\n    handler: echo\n") ==
+          Errors{"3:18: YAML syntax error: end of map not found (quote IPv6 addresses: \"[::1]:7000\"; unquoted, "
+                 "'[' starts a YAML list)"});
+    CHECK(errors_of("upstreams:\n  - {name: u, endpoints: [{address: [::1]:8080}]}\n") ==
+          Errors{"2:42: YAML syntax error: end of map flow not found" + hint_8080});
+    CHECK(errors_of("upstreams:\n  - name: u\n    endpoints:\n      - [::1]:8080\n") ==
+          Errors{"4:14: YAML syntax error: end of sequence not found" + hint_8080});
+    // Valid YAML that means something else: a list, and a mapping of a list to a port.
+    CHECK(errors_of("metrics: {listen: [::1]}\n" + std::string(kEchoListener)) ==
+          Errors{"1:19: metrics.listen: expected string, got list (quote IPv6 addresses: \"[::1]\")"});
+    CHECK(errors_of("upstreams:\n  - {name: u, endpoints: [[::1]:8080]}\n" + std::string(kEchoListener)) ==
+          Errors{"2:27: upstreams[0].endpoints[0]: expected an address or a mapping with address and weight, got "
+                 "mapping (quote IPv6 addresses: \"[::1]:8080\")"});
+    // Quoted, or in a comment: no hint for a syntax error elsewhere on the line.
+    CHECK(errors_of("a: \"[::1]:1\" # [::1]:2\n  b: [\n") == Errors{"2:3: YAML syntax error: end of map not found"});
+}
+
+TEST_CASE("frame_timeout needs a codec, and is a duration", "[config][errors]") {
+    CHECK(errors_of("listeners:\n"
+                    "  - {name: raw, listen: \"127.0.0.1:0\", handler: echo, frame_timeout: 5s}\n"
+                    "  - {name: lines, listen: \"127.0.0.1:0\", handler: echo, codec: {plugin: line}, "
+                    "frame_timeout: 5}\n") ==
+          Errors{
+              "2:55: listeners[0].frame_timeout: frame_timeout applies to listeners with a codec (this one relays "
+              "raw bytes)",
+              "3:95: listeners[1].frame_timeout: missing unit in duration '5' (expected ms, s, m or h, e.g. 3s)",
+          });
+}
+
 TEST_CASE("codec blocks: plugin required, option values scalar", "[config][errors]") {
     CHECK(errors_of("listeners:\n"
                     "  - {name: a, listen: \"127.0.0.1:0\", handler: echo, codec: line}\n"
@@ -315,6 +347,9 @@ TEST_CASE("codec blocks: plugin required, option values scalar", "[config][error
 TEST_CASE("metrics path must be an absolute HTTP path", "[config][errors]") {
     CHECK(errors_of(with_echo("metrics: {listen: \"127.0.0.1:0\", path: metrics}\n")) ==
           Errors{"1:40: metrics.path: path must start with '/' and contain no spaces, '?' or '#', got 'metrics'"});
+    CHECK(errors_of(with_echo("metrics: {listen: \"127.0.0.1:0\", path: /healthz}\n")) ==
+          Errors{"1:40: metrics.path: path '/healthz' is taken by the admin endpoint (/ and /healthz); use e.g. "
+                 "/metrics"});
 }
 
 TEST_CASE("one pass reports every error of a file, in file order", "[config][errors]") {

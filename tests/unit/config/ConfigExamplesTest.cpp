@@ -19,22 +19,30 @@ Options load_example(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, metrics", "[config][examples]") {
+TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, lines to length-field, metrics",
+          "[config][examples]") {
     const Options o = load_example("switchyard.yaml");
     CHECK(o.loops == 0);
     CHECK(o.metrics.listen == "127.0.0.1:9464");
     CHECK(o.metrics.path == "/metrics");
-    REQUIRE(o.listeners.size() == 2);
+    REQUIRE(o.listeners.size() == 4);
     CHECK(o.listeners[0].name == "echo");
     CHECK(o.listeners[0].listen == "127.0.0.1:7000");
     CHECK(o.listeners[0].handler == Handler::echo);
     CHECK(o.listeners[1].name == "echo-proxy");
     CHECK(o.listeners[1].listen == "127.0.0.1:7001");
     CHECK(o.listeners[1].upstream == "echo");
-    REQUIRE(o.upstreams.size() == 1);
+    REQUIRE(o.upstreams.size() == 2);
     CHECK(o.upstreams[0].name == "echo");
     REQUIRE(o.upstreams[0].endpoints.size() == 1);
     CHECK(o.upstreams[0].endpoints[0].address == "127.0.0.1:7000");
+    // The framed listener translates lines into length-prefixed frames for the framed echo.
+    CHECK(o.listeners[2].codec->plugin == "line");
+    CHECK(o.listeners[2].upstream == "framed-echo");
+    CHECK(o.upstreams[1].codec->plugin == "length-field");
+    CHECK(o.upstreams[1].endpoints[0].address == o.listeners[3].listen);
+    CHECK(o.listeners[3].codec->plugin == "length-field");
+    CHECK(o.listeners[3].handler == Handler::echo);
 }
 
 TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") {
@@ -43,6 +51,7 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     REQUIRE(o.listeners.size() == 2);
     CHECK(o.listeners[0].reuse_port);
     CHECK(o.listeners[0].balancer == BalancePolicy::least_connections);
+    CHECK(o.listeners[0].frame_timeout == 30s);
     CHECK(o.listeners[1].protocol == ListenerProtocol::unix_stream);
     CHECK(o.listeners[1].file_mode == 0660);
 }

@@ -56,7 +56,8 @@ TEST_CASE("absent keys take the documented defaults", "[config][loader]") {
     CHECK(l.buffer_size == 16 * 1024);
     CHECK(l.max_buffer_size == 64 * 1024);
     CHECK_FALSE(l.codec.has_value());
-    CHECK(o.listeners[1].file_mode == 0666);
+    CHECK(l.frame_timeout == 30s);
+    CHECK(o.listeners[1].file_mode == 0660);
     CHECK(o.listeners[1].handler == Handler::none);
 }
 
@@ -92,6 +93,7 @@ listeners:
     buffer_size: 64KiB
     max_buffer_size: 256KiB
     codec: {plugin: line, strip_cr: true, max_frame: 64KiB}
+    frame_timeout: 2s
   - name: local
     protocol: unix
     listen: unix:/run/switchyard/local.sock
@@ -151,6 +153,7 @@ loop_wait: block
     CHECK(web.backlog == 1024);
     CHECK(web.buffer_size == 64 * 1024);
     CHECK(web.max_buffer_size == 256 * 1024);
+    CHECK(web.frame_timeout == 2s);
     REQUIRE(web.codec.has_value());
     CHECK(web.codec->plugin == "line");
     // Options reach the plugin as written, in YAML order.

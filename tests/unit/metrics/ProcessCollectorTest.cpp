@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/metrics/ProcessCollector.hpp"
-#include "core/metrics/Registry.hpp"
+#include <prometheus/text_serializer.h>
 
 using namespace switchyard::metrics;
 
@@ -19,19 +19,12 @@ double sample_value(const std::string& text, const std::string& name) {
     return std::stod(text.substr(at + name.size() + 2));
 }
 
-std::string collect() {
-    std::string text;
-    SampleWriter writer(text);
-    ProcessCollector{}.collect(writer);
-    return text;
-}
+std::string collect() { return prometheus::TextSerializer().Serialize(ProcessCollector{}.Collect()); }
 
 }  // namespace
 
 TEST_CASE("the process collector reports this process from /proc/self") {
-    Registry registry(1);
-    ProcessCollector::add_to(registry);
-    const std::string text = registry.serialize();
+    const std::string text = collect();
     CHECK(text.find("# TYPE process_cpu_seconds_total counter\n") != std::string::npos);
     CHECK(text.find("# TYPE process_resident_memory_bytes gauge\n") != std::string::npos);
     CHECK(sample_value(text, "process_cpu_seconds_total") >= 0);

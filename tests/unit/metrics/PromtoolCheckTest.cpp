@@ -1,4 +1,4 @@
-// Pipes the registry's text into the real `promtool check metrics` (Debian package prometheus):
+// Pipes the exposition's text (prometheus-cpp's TextSerializer over our collectables) into the real `promtool check metrics` (Debian package prometheus):
 // it parses the exposition format and lints names (counters end in _total, base units in names).
 #include <catch2/catch.hpp>
 
@@ -13,7 +13,12 @@
 
 #include "core/metrics/BuildInfo.hpp"
 #include "core/metrics/ProcessCollector.hpp"
-#include "core/metrics/Registry.hpp"
+#include "core/metrics/Exposition.hpp"
+#include "core/metrics/ShardedMetrics.hpp"
+
+#include <memory>
+
+#include <prometheus/registry.h>
 
 using namespace switchyard::metrics;
 
@@ -44,8 +49,8 @@ CheckResult promtool_check(const std::string& text) {
     return result;
 }
 
-// What the daemon will export, with awkward label values thrown in.
-void fill_realistic(Registry& registry) {
+// What the daemon will export, with awkward label values thrown in, as one exposition.
+void fill_realistic(ShardedMetrics& registry, Exposition& exposition) {
     auto& accepted = registry.counter("switchyard_connections_total",
                                       "Client connections accepted.", {"listener"});
     auto& active = registry.gauge("switchyard_connections_active",
@@ -80,8 +85,10 @@ void fill_realistic(Registry& registry) {
         ticks.with({std::to_string(loop)}).inc(loop, 100);
         lag.with({std::to_string(loop)}).observe(loop, 0.0002);
     }
-    ProcessCollector::add_to(registry);
-    add_build_info(registry, "0.1.0");
+    auto plain = std::make_shared<prometheus::Registry>();
+    add_build_info(*plain, "0.1.0");
+    exposition.add(plain);
+    exposition.add(std::make_shared<ProcessCollector>());
 }
 
 }  // namespace
@@ -91,9 +98,11 @@ TEST_CASE("promtool accepts the text of a realistic registry without lint compla
         WARN("promtool not installed (Debian package prometheus): check skipped");
         return;
     }
-    Registry registry(2);
-    fill_realistic(registry);
-    const CheckResult result = promtool_check(registry.serialize());
+    auto registry = std::make_shared<ShardedMetrics>(2);
+    Exposition exposition;
+    exposition.add(registry);
+    fill_realistic(*registry, exposition);
+    const CheckResult result = promtool_check(exposition.serialize());
     INFO("promtool said: " << result.output);
     CHECK(result.exit_code == 0);
     CHECK(result.output.empty());
@@ -104,9 +113,11 @@ TEST_CASE("promtool does complain about a counter without _total (the check can 
         WARN("promtool not installed (Debian package prometheus): check skipped");
         return;
     }
-    Registry registry(1);
-    registry.counter("switchyard_requests", "Badly named.").with({}).inc(0);
-    const CheckResult result = promtool_check(registry.serialize());
+    auto registry = std::make_shared<ShardedMetrics>(1);
+    registry->counter("switchyard_requests", "Badly named.").with({}).inc(0);
+    Exposition exposition;
+    exposition.add(registry);
+    const CheckResult result = promtool_check(exposition.serialize());
     CHECK(result.exit_code != 0);
     CHECK(result.output.find("_total") != std::string::npos);
 }

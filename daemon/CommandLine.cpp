@@ -61,7 +61,9 @@ and codec plugins.
   -h, --help               print this help and exit
 
 Signals: SIGTERM/SIGINT stop accepting, drain open connections for up to shutdown_timeout,
-then exit 0.
+then exit 0. SIGHUP reloads the configuration file (one with errors is refused and the running
+configuration kept). SIGUSR2 starts the binary on disk and hands it the listening sockets
+(binary upgrade); this process then drains and exits.
 )";
 }
 

@@ -7,10 +7,12 @@ DESTDIR, each is checked as a copy whose paths point into the DESTDIR, so that v
 binary it runs and man finds switchyard(8)."""
 import functools
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -86,6 +88,7 @@ def test_verify_catches_mistakes(tree, units, tmp_path):
 def test_service_contract(units):
     service = units[0]
     assert unit_values(service, "Type") == ["notify"]
+    assert unit_values(service, "NotifyAccess") == ["all"]  # a binary upgrade's new process
     # Reload checks the file first; the signal is only sent when the check passed.
     reload_steps = unit_values(service, "ExecReload")
     assert len(reload_steps) == 2
@@ -103,6 +106,10 @@ def test_service_contract(units):
         shutdown = re.search(r"^shutdown_timeout:\s*(\d+)s\b", f.read(), re.M)
     assert shutdown, "the installed config sets shutdown_timeout in seconds"
     assert int(unit_values(service, "TimeoutStopSec")[0]) > int(shutdown.group(1))
+    # The watchdog interval leaves the loops two ticks at least (the daemon pings at half of it).
+    (watchdog,) = unit_values(service, "WatchdogSec")
+    tick = re.search(r"^tick:\s*(\d+)s\b", open(env.split("=", 1)[1]).read(), re.M)
+    assert watchdog.endswith("s") and int(watchdog[:-1]) >= 4 * int(tick.group(1))
 
 
 def test_socket_units_name_listeners(units):
@@ -129,6 +136,34 @@ def test_hardening_exposure(units, tmp_path):
     bare.write_text("\n".join(stripped))
     ok, _ = exposure_ok(str(bare))
     assert not ok
+
+
+class NotifyReader:
+    """$NOTIFY_SOCKET read all the time, as systemd reads it: the daemon's sd_notify blocks once
+    the socket's queue is full (it sends STATUS= every second)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                self.messages.put(self.sock.recv(4096).decode().split("\n"))
+            except OSError:
+                return
+
+    def wait_for(self, state, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            if state in self.messages.get(timeout=max(0.0, deadline - time.monotonic())):
+                return
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,32 +196,34 @@ def allowed_syscalls(service):
 
 @pytest.mark.skipif(os.environ.get("SWITCHYARD_SANITIZED") == "1", reason="sanitizer runtimes make calls of their own")
 def test_system_call_filter_allows_what_the_daemon_calls(tree, units, tmp_path):
-    """The daemon run under strace through start-up, traffic, a scrape and a drain: every
-    system call it made is one the unit's SystemCallFilter= lets through (a call outside it
-    would fail with EPERM under systemd)."""
+    """The daemon run under strace through start-up, traffic, a scrape, a reload and a drain:
+    every system call it made is one the unit's SystemCallFilter= lets through (a call outside
+    it would fail with EPERM under systemd)."""
     allowed = allowed_syscalls(units[0])
     assert "sched_yield" in allowed and "reboot" not in allowed
     backend = EchoBackend()
-    config = tmp_path / "switchyard.yaml"
-    config.write_text(f"""
+    # The config in a directory of its own: watch_config watches the file's directory, and the
+    # trace written beside it would wake the daemon for every line strace writes.
+    (tmp_path / "etc").mkdir()
+    config = tmp_path / "etc" / "switchyard.yaml"
+    config_text = f"""
+watch_config: true
 metrics: {{listen: 127.0.0.1:0}}
 upstreams: [{{name: b, endpoints: [{backend.address}]}}]
 listeners:
   - {{name: p, listen: 127.0.0.1:0, upstream: b, reuse_port: true}}
   - {{name: framed, listen: 127.0.0.1:0, handler: echo, codec: {{plugin: line}}}}
   - {{name: local, protocol: unix, listen: {tmp_path}/local.sock, handler: echo}}
-""")
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify.sock"))
-    notify.settimeout(30)
+"""
+    config.write_text(config_text)
+    notify = NotifyReader(str(tmp_path / "notify.sock"))
     trace, log = tmp_path / "strace.out", tmp_path / "daemon.log"
     env = dict(tree.env(), NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
     with open(log, "wb") as out:
         tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", str(trace), tree.under_prefix("bin/switchyard"),
                                    "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        while "READY=1" not in notify.recv(4096).decode().split("\n"):
-            pass
+        notify.wait_for("READY=1")
         text = log.read_text()
         addrs = dict(re.findall(r"listener (\S+) \(\w+\) listening on (\S+) ->", text))
         metrics_url = re.search(r"metrics: serving (http://\S+)", text).group(1)
@@ -195,7 +232,15 @@ listeners:
                 s.sendall(message)
                 assert recv_exact(s, len(message)) == message
         subprocess.run(["curl", "-sf", "-o", "/dev/null", metrics_url], check=True, timeout=30)
+        subprocess.run(["curl", "-sf", "-o", "/dev/null", metrics_url.rsplit("/", 1)[0] + "/healthz"],
+                       check=True, timeout=30)
         (daemon_pid,) = [int(p) for p in open(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read().split()]
+        # A reload (as `systemctl reload` sends it) that adds a listener: RELOADING=1, then READY=1.
+        (tmp_path / "next.yaml").write_text(config_text + "  - {name: added, listen: 127.0.0.1:0, handler: echo}\n")
+        os.replace(tmp_path / "next.yaml", config)  # watch_config sees the rename too
+        os.kill(daemon_pid, signal.SIGHUP)
+        notify.wait_for("RELOADING=1")
+        notify.wait_for("READY=1")
         os.kill(daemon_pid, signal.SIGTERM)
         assert tracer.wait(timeout=60) == 0, log.read_text()
     finally:

@@ -211,11 +211,17 @@ for (const [variant, objects] of Object.entries(variants)) {
     assert.equal(sc.runAsNonRoot, true);
     assert.equal(c.securityContext.readOnlyRootFilesystem, true);
     assert.equal(c.securityContext.allowPrivilegeEscalation, false);
-    // The config is mounted as a directory (a subPath mount never sees ConfigMap updates).
+    // The config is mounted as a directory (a subPath mount never sees ConfigMap updates), and
+    // the daemon reloads it when kubelet updates it.
     const mount = c.volumeMounts.find((m) => m.mountPath === "/etc/switchyard");
     assert.ok(mount && !mount.subPath);
     const volume = podSpec(workload).volumes.find((v) => v.name === mount.name);
     assert.equal(volume.configMap.name, "switchyard-config");
+    assert.equal(config.watch_config, true);
+    // A writable /tmp under the read-only root: where a replaced plugin's new build is copied.
+    const tmp = c.volumeMounts.find((m) => m.mountPath === "/tmp");
+    assert.ok(tmp && !tmp.readOnly);
+    assert.ok(podSpec(workload).volumes.find((v) => v.name === tmp.name).emptyDir);
     assert.deepEqual(c.args, ["--config", "/etc/switchyard/switchyard.yaml"]);
   });
 }

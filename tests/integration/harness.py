@@ -327,6 +327,28 @@ class InstalledTree:
     def under_prefix(self, relative):
         return self.path(os.path.join(self.prefix, relative))
 
+    def unit_setting(self, key):
+        """Values of `key=` in the installed switchyard.service, in order."""
+        with open(self.under_prefix("lib/systemd/system/switchyard.service")) as f:
+            return [line.split("=", 1)[1].strip() for line in f if line.startswith(key + "=")]
+
+    def config_file(self):
+        """The config file the unit runs, as the unit names it (an installed path)."""
+        (env,) = self.unit_setting("Environment")
+        name, path = env.split("=", 1)
+        assert name == "SWITCHYARD_CONFIG"
+        return path
+
+    def config_with(self, moves):
+        """The installed config's text with addresses moved ({old: new}), each of which must be
+        set exactly once (as a `listen:` value or an endpoint list item)."""
+        with open(self.path(self.config_file())) as f:
+            text = f.read()
+        for old, new in moves.items():
+            text, n = re.subn(rf"(?m)^(\s*(?:listen: |- )){re.escape(old)}(?=\s|$)", rf"\g<1>{new}", text)
+            assert n == 1, f"expected one setting of {old} in the installed config"
+        return text
+
     def env(self):
         """The environment for the installed daemon: its plugins from the DESTDIR (the compiled-in
         plugin directory is the real prefix's), never the build tree's."""

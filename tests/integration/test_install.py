@@ -19,20 +19,6 @@ def tree(tmp_path_factory):
     return InstalledTree(tmp_path_factory.mktemp("destdir"))
 
 
-def unit_setting(tree, key):
-    """Values of `key=` in the installed switchyard.service, in order."""
-    with open(tree.under_prefix("lib/systemd/system/switchyard.service")) as f:
-        return [line.split("=", 1)[1].strip() for line in f if line.startswith(key + "=")]
-
-
-def installed_config(tree):
-    """The config file the unit runs, as the unit names it (inside the DESTDIR)."""
-    (env,) = unit_setting(tree, "Environment")
-    name, path = env.split("=", 1)
-    assert name == "SWITCHYARD_CONFIG"
-    return path
-
-
 def test_layout(tree):
     p, lib = tree.under_prefix, tree.libdir
     binary = p("bin/switchyard")
@@ -54,8 +40,8 @@ def test_layout(tree):
                      "share/doc/switchyard/examples/systemd/switchyard-dns.socket"]:
         assert os.path.isfile(p(relative)), relative
     # The unit runs the installed binary with the installed config.
-    assert unit_setting(tree, "ExecStart") == [tree.prefix + "/bin/switchyard --config ${SWITCHYARD_CONFIG}"]
-    config = installed_config(tree)
+    assert tree.unit_setting("ExecStart") == [tree.prefix + "/bin/switchyard --config ${SWITCHYARD_CONFIG}"]
+    config = tree.config_file()
     assert config.endswith("/etc/switchyard/switchyard.yaml")
     assert os.path.isfile(tree.path(config)), config
     with open(tree.path(config)) as f, open(os.path.join(os.path.dirname(__file__),
@@ -78,7 +64,7 @@ def test_nothing_installed_points_into_the_build_tree(tree):
 
 
 def test_installed_config_checks_ok(tree):
-    config = tree.path(installed_config(tree))
+    config = tree.path(tree.config_file())
     r = subprocess.run([tree.under_prefix("bin/switchyard"), "--check-config", config], env=tree.env(),
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
@@ -88,13 +74,9 @@ def test_installed_config_checks_ok(tree):
 def test_installed_daemon_proxies_with_the_installed_config(tree):
     """The production default as installed, with only its three addresses moved: the listener
     and metrics to free ports, the upstream to a live backend."""
-    with open(tree.path(installed_config(tree))) as f:
-        text = f.read()
     backend = EchoBackend()
-    for old, new in [("127.0.0.1:8000", "127.0.0.1:0"), ("127.0.0.1:9464", "127.0.0.1:0"),
-                     ("127.0.0.1:8080", backend.address)]:
-        text, n = re.subn(rf"(?m)^(\s*(?:listen: |- )){re.escape(old)}(?=\s|$)", rf"\g<1>{new}", text)
-        assert n == 1, f"expected one setting of {old} in the installed config"
+    text = tree.config_with({"127.0.0.1:8000": "127.0.0.1:0", "127.0.0.1:9464": "127.0.0.1:0",
+                             "127.0.0.1:8080": backend.address})
     try:
         with Daemon(text, binary=tree.under_prefix("bin/switchyard"), env=tree.env()) as d:
             s = d.client("app-in")
@@ -157,4 +139,4 @@ def test_man_page(tree):
         assert option in text, option
     for form in ["switchyard --config FILE [--log-level LEVEL]", "switchyard --check-config FILE"]:
         assert form in text
-    assert installed_config(tree) in text
+    assert tree.config_file() in text

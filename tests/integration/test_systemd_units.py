@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from harness import EchoBackend, InstalledTree, connect, recv_exact, wait_until
+from harness import EchoBackend, InstalledTree, connect, free_port, recv_exact, wait_until
 
 SERVICE = "lib/systemd/system/switchyard.service"
 EXAMPLE_SOCKETS = ["share/doc/switchyard/examples/systemd/switchyard.socket",
@@ -112,12 +112,40 @@ def test_service_contract(units):
     assert watchdog.endswith("s") and int(watchdog[:-1]) >= 4 * int(tick.group(1))
 
 
-def test_socket_units_name_listeners(units):
+def test_socket_units_name_listeners(units, tree, tmp_path):
+    """The example socket units name listeners by FileDescriptorName=; the stream one is the
+    installed config's listener, and systemd-socket-activate passing its socket under that name
+    makes the installed daemon adopt it and serve the connection that woke it."""
     names = {}
     for path in units[1:]:
         (name,) = unit_values(path, "FileDescriptorName")
         names[name] = unit_values(path, "ListenStream") + unit_values(path, "ListenDatagram")
     assert names == {"app-in": ["127.0.0.1:8000"], "dns-in": ["127.0.0.1:5353"]}
+
+    backend = EchoBackend()
+    port = free_port()
+    config = tmp_path / "switchyard.yaml"
+    config.write_text(tree.config_with({"127.0.0.1:8000": f"127.0.0.1:{port}", "127.0.0.1:9464": "127.0.0.1:0",
+                                        "127.0.0.1:8080": backend.address}))
+    notify = NotifyReader(str(tmp_path / "notify.sock"))
+    log = tmp_path / "daemon.log"
+    with open(log, "wb") as out:
+        activator = subprocess.Popen(
+            ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "--fdname=app-in", "-E", "NOTIFY_SOCKET",
+             tree.under_prefix("bin/switchyard"), "--config", str(config)],
+            stdout=out, stderr=subprocess.STDOUT, env=dict(tree.env(), NOTIFY_SOCKET=str(tmp_path / "notify.sock")))
+    try:
+        wait_until(lambda: f"Listening on 127.0.0.1:{port}" in log.read_text(), what="systemd-socket-activate")
+        with connect(f"127.0.0.1:{port}") as first:  # queued in systemd's socket; starts the daemon
+            first.sendall(b"woke it")
+            assert recv_exact(first, 7) == b"woke it"
+        notify.wait_for("READY=1")
+        assert "listener app-in: took over its socket(s) from systemd" in log.read_text()
+    finally:
+        activator.send_signal(signal.SIGTERM)
+        assert activator.wait(timeout=60) == 0, log.read_text()
+        notify.close()
+        backend.close()
 
 
 def test_hardening_exposure(units, tmp_path):

@@ -289,10 +289,7 @@ upstreams:
 listeners:
   - {{name: proxy, listen: 127.0.0.1:0, reuse_port: true, upstream: backend}}
   - {{name: framed, listen: 127.0.0.1:0, handler: echo, codec: {{plugin: line}}}}
-""", tmp_path, env=[("SWITCHYARD_ADMIN_ADDR", admin),
-                   # GET /healthz is coming with the daemon's admin endpoint work; until then the
-                   # health check asks for /metrics (also 200 while serving).
-                   ("SWITCHYARD_HEALTH_PATH", "/metrics")])
+""", tmp_path, env=[("SWITCHYARD_ADMIN_ADDR", admin)])
     try:
         c.wait_for("READY=1")
         addrs = c.addresses()
@@ -332,6 +329,10 @@ listeners:
         c.wait_for("STOPPING=1")
         held.sendall(b"during the drain\n")
         assert recv_exact(held, 17) == b"during the drain\n"
+        # Draining: the health check fails (GET /healthz answers 503), so an orchestrator stops
+        # sending clients here.
+        r = engine.run("exec", c.id, "/usr/local/bin/switchyard-healthcheck", check=False)
+        assert r.returncode == 1 and "HTTP 503" in r.stderr, r.stdout + r.stderr
         # The listeners close right after STOPPING=1: new connections are refused from then on.
         deadline = time.monotonic() + 10
         while True:

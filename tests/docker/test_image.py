@@ -29,7 +29,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.realpath(os.path.join(HERE, "../.."))
 sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
-from harness import EchoBackend, Metrics, connect, free_port, recv_exact  # noqa: E402
+from harness import EchoBackend, Metrics, NotifyReader, connect, free_port, recv_exact  # noqa: E402
 
 # Debian's docker client, the same release as its dockerd (another client may be first on PATH).
 DOCKER = shutil.which("docker", path="/usr/bin") or shutil.which("docker")
@@ -232,10 +232,8 @@ class Container:
         os.chmod(config, 0o644)
         os.chmod(tmp_path, 0o755)
         notify_path = str(tmp_path / "notify.sock")
-        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify.bind(notify_path)
+        self.notify = NotifyReader(notify_path)  # read all the time, as systemd does
         os.chmod(notify_path, 0o666)  # the container's user (uid 10001) writes to it
-        self.notify.settimeout(60)
         env_args = [a for k, v in env for a in ("-e", f"{k}={v}")]
         self.id = engine.run("run", "-d", "--pull", "never", "--network", "host", "--health-interval", "1s",
                              "-v", f"{config}:/etc/switchyard/switchyard.yaml:ro",
@@ -244,12 +242,9 @@ class Container:
 
     def wait_for(self, state):
         try:
-            while True:
-                msg = self.notify.recv(4096).decode().split("\n")
-                if state in msg:
-                    return msg
-        except socket.timeout:
-            raise AssertionError(f"no {state} from the container:\n" + self.logs())
+            return self.notify.wait_for(state, timeout=60)
+        except AssertionError as e:
+            raise AssertionError(f"{e}:\n" + self.logs()) from None
 
     def logs(self):
         r = self.engine.run("logs", self.id, check=False)
@@ -399,17 +394,14 @@ def test_debian_package_installs_and_runs(engine, image, tmp_path):
 
     # Its own network namespace: the packaged config's fixed ports collide with nothing.
     notify_path = str(tmp_path / "notify.sock")
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(notify_path)
+    notify = NotifyReader(notify_path)
     os.chmod(notify_path, 0o666)
-    notify.settimeout(60)
     try:
         daemon = engine.run("run", "-d", "--pull", "never", "--network", "none", "-v", f"{notify_path}:/run/notify.sock",
                             "-e", "NOTIFY_SOCKET=/run/notify.sock", "switchyard-deb:test",
                             "setpriv", "--reuid=switchyard", "--regid=switchyard", "--init-groups",
                             "switchyard", "--config", "/etc/switchyard/switchyard.yaml").stdout.strip()
-        while "READY=1" not in notify.recv(4096).decode().split("\n"):
-            pass
+        notify.wait_for("READY=1", timeout=60)
         scrape = engine.run("exec", daemon, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9464 && "
                             "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3").stdout
         head, _, body = scrape.partition("\n\n")  # text mode: CRLF arrives as \n

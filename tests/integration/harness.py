@@ -4,6 +4,7 @@ Readiness comes from the systemd notify protocol (the daemon sends READY=1 to $N
 once every listener is bound), bound addresses from its start-up summary lines.
 """
 import os
+import queue
 import re
 import signal as signals
 import socket
@@ -295,6 +296,39 @@ class Daemon:
         # A clean stop exits 0; a sanitizer report (leak, use-after-free) makes it non-zero.
         if exc_type is None and code != 0:
             raise AssertionError(f"daemon exited with {code}:\n" + self.log()[-4000:])
+
+
+class NotifyReader:
+    """$NOTIFY_SOCKET read all the time, as systemd reads it: the daemon's sd_notify blocks once
+    the socket's queue is full (it sends STATUS= every second)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                self.messages.put(self.sock.recv(4096).decode().split("\n"))
+            except OSError:
+                return
+
+    def wait_for(self, state, timeout=30):
+        """Waits for a message that holds `state` (e.g. READY=1) and returns it."""
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            try:
+                message = self.messages.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {state} on the notify socket") from None
+            if state in message:
+                return message
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread's recv
+        self.sock.close()
 
 
 class InstalledTree:

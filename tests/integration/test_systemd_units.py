@@ -7,17 +7,14 @@ DESTDIR, each is checked as a copy whose paths point into the DESTDIR, so that v
 binary it runs and man finds switchyard(8)."""
 import functools
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import threading
-import time
 
 import pytest
 
-from harness import EchoBackend, InstalledTree, connect, free_port, recv_exact, wait_until
+from harness import EchoBackend, InstalledTree, NotifyReader, connect, free_port, recv_exact, wait_until
 
 SERVICE = "lib/systemd/system/switchyard.service"
 EXAMPLE_SOCKETS = ["share/doc/switchyard/examples/systemd/switchyard.socket",
@@ -164,34 +161,6 @@ def test_hardening_exposure(units, tmp_path):
     bare.write_text("\n".join(stripped))
     ok, _ = exposure_ok(str(bare))
     assert not ok
-
-
-class NotifyReader:
-    """$NOTIFY_SOCKET read all the time, as systemd reads it: the daemon's sd_notify blocks once
-    the socket's queue is full (it sends STATUS= every second)."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.messages = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        while True:
-            try:
-                self.messages.put(self.sock.recv(4096).decode().split("\n"))
-            except OSError:
-                return
-
-    def wait_for(self, state, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            if state in self.messages.get(timeout=max(0.0, deadline - time.monotonic())):
-                return
-
-    def close(self):
-        self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
 
 
 @functools.lru_cache(maxsize=None)

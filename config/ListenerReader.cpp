@@ -4,19 +4,23 @@
 #include <limits>
 #include <utility>
 
+#include "config/AdmissionReader.hpp"
 #include "config/CodecReader.hpp"
 #include "config/MappingReader.hpp"
 #include "config/SectionReaders.hpp"
 #include "config/SizeParser.hpp"
+#include "config/SystemAccounts.hpp"
 #include "core/net/Address.hpp"
 
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 15> kListenerKeys = {
+constexpr std::array<std::string_view, 24> kListenerKeys = {
     "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream",        "handler",
     "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "max_buffer_size", "codec",
-    "frame_timeout"};
+    "frame_timeout", "max_connections_per_ip", "rate_limit", "first_byte_timeout", "access",
+    "proxy_protocol", "trusted_sources", "proxy_protocol_timeout", "owner", "group"};
+constexpr std::array<std::string_view, 2> kProxyProtocolModes = {"off", "accept"};
 constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "unix"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 constexpr std::array<std::string_view, 1> kHandlers = {"echo"};
@@ -45,6 +49,50 @@ void read_listen(YamlReader& reader, const YamlField& field, ListenerOptions& li
     // The engine binds unix listeners by path; tcp ones by the text as written.
     listener.listen = address->is_unix() ? address->path : *text;
     source.address = std::move(address);
+}
+
+// The keys that decide whether and when a client is served: limits, access rules, the PROXY
+// protocol and the first-byte wait.
+void read_admission(YamlReader& reader, const MappingReader& map, ListenerOptions& listener, bool is_unix) {
+    if (auto f = map.field("max_connections_per_ip"))
+        if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
+            listener.max_connections_per_ip = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("rate_limit"))
+        if (auto limit = read_rate_limit(reader, *f)) listener.rate_limit = *limit;
+    if (auto f = map.field("first_byte_timeout"))
+        if (auto d = reader.duration(*f, Duration{0}, Duration::max())) listener.first_byte_timeout = *d;
+    const auto access = map.field("access");
+    if (access) listener.access = read_access(reader, *access);
+
+    bool mode_known = true;
+    if (auto f = map.field("proxy_protocol")) {
+        if (auto i = reader.choice(*f, kProxyProtocolModes))
+            listener.proxy_protocol = *i == 0 ? ProxyProtocolMode::off : ProxyProtocolMode::accept;
+        else
+            mode_known = false;
+    }
+    const bool accepts = listener.proxy_protocol == ProxyProtocolMode::accept;
+    // Keys that only mean something with a header to read are errors without one, rather than
+    // settings that silently do nothing.
+    auto needs_proxy_protocol = [&](const YamlField& f) {
+        if (accepts || !mode_known) return accepts;
+        reader.error(YamlReader::key_mark(f), f.path.substr(f.path.rfind('.') + 1) +
+                                                  " applies with 'proxy_protocol: accept' only");
+        return false;
+    };
+    if (auto f = map.field("trusted_sources"); f && needs_proxy_protocol(*f))
+        listener.trusted_sources = read_networks(reader, *f);
+    if (auto f = map.field("proxy_protocol_timeout"); f && needs_proxy_protocol(*f))
+        if (auto d = reader.duration(*f, Duration{1}, Duration::max())) listener.proxy_protocol_timeout = *d;
+    // Unix clients have no address: per-address keys mean something there only when a balancer
+    // in front names its clients in a PROXY header.
+    if (is_unix && !accepts && mode_known) {
+        for (const char* key : {"access", "max_connections_per_ip"})
+            if (auto f = map.field(key))
+                reader.error(YamlReader::key_mark(*f), std::string(key) +
+                                                           " needs client addresses, which unix clients do not have "
+                                                           "(unless 'proxy_protocol: accept' brings them)");
+    }
 }
 
 }  // namespace
@@ -81,6 +129,18 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
         else if (auto m = reader.file_mode(*f))
             listener.file_mode = *m;
     }
+    if (auto f = map.field("owner")) {
+        if (!is_unix && protocol_known)
+            reader.error(YamlReader::key_mark(*f), "owner applies to unix listeners only (this listener is tcp)");
+        else if (auto account = read_user(reader, *f, &listener.owner))
+            listener.owner_uid = account->uid;
+    }
+    if (auto f = map.field("group")) {
+        if (!is_unix && protocol_known)
+            reader.error(YamlReader::key_mark(*f), "group applies to unix listeners only (this listener is tcp)");
+        else
+            listener.group_gid = read_group(reader, *f, &listener.group);
+    }
     if (auto f = map.field("balancer"))
         if (auto i = reader.choice(*f, kBalancers)) listener.balancer = *parse_balance_policy(kBalancers[*i]);
 
@@ -109,6 +169,7 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
     if (auto f = map.field("max_connections"))
         if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
             listener.max_connections = static_cast<std::uint32_t>(*n);
+    read_admission(reader, map, listener, is_unix && protocol_known);
     if (auto f = map.field("backlog"))
         if (auto n = reader.unsigned_integer(*f, 1, kMaxBacklog)) listener.backlog = static_cast<std::uint32_t>(*n);
     if (auto f = map.field("buffer_size"))

@@ -4,14 +4,15 @@
 
 #include "config/MappingReader.hpp"
 #include "config/SectionReaders.hpp"
+#include "config/SystemAccounts.hpp"
 #include "core/net/Address.hpp"
 
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 11> kTopKeys = {"loops",      "loop_wait", "tick",    "log_every",
-                                                        "shutdown_timeout", "plugin_dir", "log", "metrics",
-                                                        "watch_config", "upstreams",  "listeners"};
+constexpr std::array<std::string_view, 14> kTopKeys = {
+    "loops",     "loop_wait", "tick",      "log_every", "shutdown_timeout", "plugin_dir",            "log",
+    "metrics",   "watch_config", "upstreams", "listeners", "user",          "group", "allow_writable_plugins"};
 constexpr std::array<std::string_view, 2> kLoopWaits = {"yield", "block"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -65,6 +66,33 @@ void read_metrics(YamlReader& reader, const YamlField& field, MetricsOptions& me
     }
 }
 
+// `user` and `group`: whom to run as once the sockets are bound (see Daemon).
+void read_identity(YamlReader& reader, const MappingReader& map, Options& options) {
+    const auto user = map.field("user");
+    const auto group = map.field("group");
+    std::optional<std::uint32_t> primary_gid;
+    if (user) {
+        if (auto account = read_user(reader, *user, &options.user)) {
+            options.user_uid = account->uid;
+            primary_gid = account->gid;
+        }
+    }
+    if (group) {
+        if (!user)
+            reader.error(YamlReader::key_mark(*group), "group needs 'user' (the user to switch to once the sockets are "
+                                                       "bound)");
+        else
+            options.user_gid = read_group(reader, *group, &options.group);
+    } else if (options.user_uid) {
+        if (primary_gid)
+            options.user_gid = primary_gid;
+        else
+            reader.error(YamlReader::value_mark(*user), "user " + options.user +
+                                                            " has no entry in the account database, so no group: set "
+                                                            "'group' too");
+    }
+}
+
 template <typename ReadElement>
 void read_list(YamlReader& reader, const YamlField& field, ReadElement read_element) {
     if (!reader.expect_list(field)) return;
@@ -92,6 +120,9 @@ void read_options(YamlReader& reader, const YAML::Node& root, Options& options, 
         if (auto dir = reader.string(*f)) options.plugin_dir = *dir;
     if (auto f = map.field("watch_config"))
         if (auto b = reader.boolean(*f)) options.watch_config = *b;
+    if (auto f = map.field("allow_writable_plugins"))
+        if (auto b = reader.boolean(*f)) options.allow_writable_plugins = *b;
+    read_identity(reader, map, options);
     if (auto f = map.field("log")) read_log(reader, *f, options.log);
     if (auto f = map.field("metrics")) read_metrics(reader, *f, options.metrics, sources);
     if (auto f = map.field("upstreams"))

@@ -10,13 +10,24 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 6> kUpstreamKeys = {"name", "balancer", "connect_timeout",
-                                                            "connect_attempts", "endpoints", "codec"};
+constexpr std::array<std::string_view, 11> kUpstreamKeys = {
+    "name",         "balancer",  "connect_timeout", "connect_attempts", "endpoints",
+    "codec",        "health_check", "max_fails",    "fail_timeout",     "when_all_down",
+    "send_proxy"};
+constexpr std::array<std::string_view, 3> kSendProxy = {"off", "v1", "v2"};
+constexpr std::array<std::string_view, 6> kHealthCheckKeys = {"interval",  "timeout", "healthy_threshold",
+                                                              "unhealthy_threshold", "send", "expect"};
+constexpr std::array<std::string_view, 2> kWhenAllDown = {"fail-open", "reject"};
 constexpr std::array<std::string_view, 2> kEndpointKeys = {"address", "weight"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 
 constexpr std::uint64_t kMaxWeight = 1000;
 constexpr std::uint64_t kMaxConnectAttempts = 100;
+constexpr std::uint64_t kMaxThreshold = 100;
+constexpr std::uint64_t kMaxFails = 1000;
+// A check's reply is read into a buffer of this size: `expect` must fit, with room to spare.
+constexpr std::size_t kMaxCheckBytes = 1024;
+constexpr Duration kHour{3600 * 1000};
 
 std::optional<std::string> read_endpoint_address(YamlReader& reader, const YamlField& field) {
     auto text = reader.string(field);
@@ -57,6 +68,41 @@ std::optional<EndpointOptions> read_endpoint(YamlReader& reader, const YamlField
     return endpoint;
 }
 
+std::optional<std::string> read_check_bytes(YamlReader& reader, const YamlField& field) {
+    auto text = reader.string(field);
+    if (!text) return std::nullopt;
+    if (text->size() > kMaxCheckBytes) {
+        reader.error(YamlReader::value_mark(field), "at most " + std::to_string(kMaxCheckBytes) + " bytes, got " +
+                                                         std::to_string(text->size()));
+        return std::nullopt;
+    }
+    return text;
+}
+
+// `health_check: {interval: 5s, timeout: 1s, healthy_threshold: 2, unhealthy_threshold: 3,
+//                 send: "PING\r\n", expect: "+PONG"}`; `health_check: {}` checks with the defaults.
+std::optional<HealthCheckOptions> read_health_check(YamlReader& reader, const YamlField& field) {
+    if (!reader.expect_mapping(field)) return std::nullopt;
+    const std::size_t errors_before = reader.error_count();
+    MappingReader map(reader, field.value, field.path, kHealthCheckKeys);
+    HealthCheckOptions check;
+    if (auto f = map.field("interval"))
+        if (auto d = reader.duration(*f, Duration{10}, kHour)) check.interval = *d;
+    if (auto f = map.field("timeout"))
+        if (auto d = reader.duration(*f, Duration{1}, kHour)) check.timeout = *d;
+    if (auto f = map.field("healthy_threshold"))
+        if (auto n = reader.unsigned_integer(*f, 1, kMaxThreshold)) check.healthy_threshold = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("unhealthy_threshold"))
+        if (auto n = reader.unsigned_integer(*f, 1, kMaxThreshold))
+            check.unhealthy_threshold = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("send"))
+        if (auto bytes = read_check_bytes(reader, *f)) check.send = *bytes;
+    if (auto f = map.field("expect"))
+        if (auto bytes = read_check_bytes(reader, *f)) check.expect = *bytes;
+    if (reader.error_count() != errors_before) return std::nullopt;
+    return check;
+}
+
 }  // namespace
 
 void read_upstream(YamlReader& reader, const YamlField& field, Options& options, ConfigSources& sources) {
@@ -85,6 +131,17 @@ void read_upstream(YamlReader& reader, const YamlField& field, Options& options,
         }
     }
     if (auto f = map.field("codec")) upstream.codec = read_codec(reader, *f);
+    if (auto f = map.field("send_proxy"))
+        if (auto i = reader.choice(*f, kSendProxy))
+            upstream.send_proxy = *i == 0 ? SendProxy::off : *i == 1 ? SendProxy::v1 : SendProxy::v2;
+    if (auto f = map.field("health_check")) upstream.health_check = read_health_check(reader, *f);
+    if (auto f = map.field("max_fails"))
+        if (auto n = reader.unsigned_integer(*f, 0, kMaxFails)) upstream.max_fails = static_cast<std::uint32_t>(*n);
+    if (auto f = map.field("fail_timeout"))
+        if (auto d = reader.duration(*f, Duration{1}, 24 * kHour)) upstream.fail_timeout = *d;
+    if (auto f = map.field("when_all_down"))
+        if (auto i = reader.choice(*f, kWhenAllDown))
+            upstream.when_all_down = *i == 1 ? WhenAllDown::reject : WhenAllDown::fail_open;
 
     options.upstreams.push_back(std::move(upstream));
     sources.upstreams.push_back(std::move(source));

@@ -1,10 +1,12 @@
 #include "daemon/Daemon.hpp"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,12 +16,14 @@
 #include <thread>
 
 #include "config/ConfigLoader.hpp"
+#include "core/net/Address.hpp"
 #include "core/runtime/Runtime.hpp"
 #include "daemon/BinaryUpgrade.hpp"
 #include "daemon/CommandLine.hpp"
 #include "daemon/ConfigHash.hpp"
 #include "daemon/ConfigWatcher.hpp"
 #include "daemon/Logging.hpp"
+#include "daemon/PrivilegeDrop.hpp"
 #include "daemon/SocketActivation.hpp"
 #include "daemon/SystemdNotifier.hpp"
 
@@ -37,6 +41,39 @@ void print_errors(const std::string& file, const std::vector<ConfigError>& error
 
 const char* protocol_name(ListenerProtocol p) { return p == ListenerProtocol::unix_stream ? "unix" : "tcp"; }
 
+// 127.0.0.0/8, ::1 and localhost: reachable from this host only.
+bool is_loopback_listen(const std::string& listen) {
+    auto address = parse_address(listen, nullptr, /*allow_port_zero=*/true);
+    if (!address) return false;
+    if (address->host == "localhost") return true;
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, address->host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, address->host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
+// "access 2 rule(s), max_connections_per_ip 4, ..." for the settings that decide who is served.
+std::string admission_summary(const ListenerOptions& l) {
+    std::vector<std::string> parts;
+    if (!l.access.empty()) parts.push_back(fmt::format("access {} rule(s)", l.access.size()));
+    if (l.max_connections_per_ip) parts.push_back(fmt::format("max_connections_per_ip {}", l.max_connections_per_ip));
+    if (l.rate_limit.connections_per_second)
+        parts.push_back(fmt::format("rate_limit {}/s burst {}", l.rate_limit.connections_per_second, l.rate_limit.burst));
+    if (l.first_byte_timeout.count() > 0)
+        parts.push_back(fmt::format("first_byte_timeout {} ms", l.first_byte_timeout.count()));
+    if (l.proxy_protocol == ProxyProtocolMode::accept) {
+        std::string sources;
+        for (const auto& c : l.trusted_sources) sources += (sources.empty() ? "" : ", ") + c.to_string();
+        parts.push_back(fmt::format("proxy_protocol accept from {} within {} ms",
+                                    sources.empty() ? std::string("anyone") : "[" + sources + "]",
+                                    l.proxy_protocol_timeout.count()));
+    }
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+    return out;
+}
+
 void log_summary(const Runtime& rt) {
     const Options& o = rt.options();
     spdlog::info("switchyard {} starting: {} loop(s), loop_wait {}, tick {} ms, shutdown_timeout {} ms",
@@ -46,9 +83,18 @@ void log_summary(const Runtime& rt) {
         std::string eps;
         for (const auto& e : u.endpoints)
             eps += (eps.empty() ? "" : ", ") + e.address + (e.weight != 1 ? " weight " + std::to_string(e.weight) : "");
-        spdlog::info("upstream {}: balancer {}, connect_timeout {} ms, connect_attempts {}, endpoints [{}]{}", u.name,
-                     to_string(u.balancer), u.connect_timeout.count(), u.connect_attempts, eps,
-                     u.codec ? ", codec " + u.codec->plugin : "");
+        std::string health = u.max_fails ? fmt::format("max_fails {}, fail_timeout {} ms", u.max_fails,
+                                                       u.fail_timeout.count())
+                                         : std::string("max_fails 0");
+        if (u.health_check)
+            health += fmt::format(", health_check every {} ms (timeout {} ms, healthy/unhealthy threshold {}/{}{})",
+                                  u.health_check->interval.count(), u.health_check->timeout.count(),
+                                  u.health_check->healthy_threshold, u.health_check->unhealthy_threshold,
+                                  u.health_check->expect.empty() ? "" : ", send/expect");
+        spdlog::info("upstream {}: balancer {}, connect_timeout {} ms, connect_attempts {}, endpoints [{}]{}; {}, "
+                     "when_all_down {}",
+                     u.name, to_string(u.balancer), u.connect_timeout.count(), u.connect_attempts, eps,
+                     u.codec ? ", codec " + u.codec->plugin : "", health, to_string(u.when_all_down));
     }
     auto bound = rt.listener_addresses();
     for (std::size_t i = 0; i < o.listeners.size(); ++i) {
@@ -62,8 +108,25 @@ void log_summary(const Runtime& rt) {
                                    std::to_string(l.frame_timeout.count()) + " ms"
                              : "");
     }
-    if (!rt.metrics_address().empty())
+    for (const auto& l : o.listeners) {
+        if (std::string admission = admission_summary(l); !admission.empty())
+            spdlog::info("listener {}: {}", l.name, admission);
+        // nginx's rules: a client no rule matches is allowed, so rules that only allow keep
+        // nobody out.
+        if (!l.access.empty() &&
+            std::none_of(l.access.begin(), l.access.end(), [](const AccessRule& r) { return r.action == AccessAction::deny; }))
+            spdlog::warn("listener {}: every access rule allows, and a client no rule matches is allowed too, so the "
+                         "rules keep nobody out; end them with '- deny: all'",
+                         l.name);
+    }
+    if (!rt.metrics_address().empty()) {
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);
+        if (!is_loopback_listen(o.metrics.listen))
+            spdlog::warn("metrics: the admin endpoint listens on {}, beyond this host: /metrics and /healthz answer "
+                         "whoever can reach it; listen on 127.0.0.1 unless a scraper elsewhere needs it, and then "
+                         "keep it behind a firewall",
+                         o.metrics.listen);
+    }
 }
 
 // "serving 3 listener(s), 12 connection(s)": the STATUS= line systemctl status shows.
@@ -155,7 +218,7 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
         // replaces (binary upgrade) are adopted by the listeners of those names.
         InheritedSockets inherited = sockets_from_systemd();
         if (inherited.empty()) inherited = BinaryUpgrade::sockets_from_previous_process();
-        rt->start(std::move(inherited));
+        rt->start(std::move(inherited), [&options] { drop_privileges(options); });
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         std::cerr << "switchyard: " << e.what() << "\n";
@@ -163,6 +226,19 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
     }
     log_summary(*rt);
     rt->record_start(config_file_hash(cl.config_file));
+    // Watching starts before READY=1: a change made right after readiness is not missed.
+    std::unique_ptr<ConfigWatcher> watcher;
+    if (options.watch_config) {
+        // The watcher raises SIGHUP, so a file change and `systemctl reload` take one path.
+        watcher = std::make_unique<ConfigWatcher>(cl.config_file, [] { ::kill(::getpid(), SIGHUP); });
+        try {
+            watcher->start(config_file_hash(cl.config_file));
+        } catch (const std::exception& e) {
+            spdlog::error("{}; reload with SIGHUP instead", e.what());
+            watcher.reset();
+        }
+    }
+
     SystemdNotifier notifier;
     if (BinaryUpgrade::started_by_upgrade()) {
         // This process replaces the unit's main process: say so before READY=1.
@@ -176,18 +252,6 @@ int run(const CommandLine& cl, Options options, const std::vector<std::string>& 
     }
     spdlog::default_logger()->flush();
     BinaryUpgrade upgrade(args);
-
-    std::unique_ptr<ConfigWatcher> watcher;
-    if (options.watch_config) {
-        // The watcher raises SIGHUP, so a file change and `systemctl reload` take one path.
-        watcher = std::make_unique<ConfigWatcher>(cl.config_file, [] { ::kill(::getpid(), SIGHUP); });
-        try {
-            watcher->start(config_file_hash(cl.config_file));
-        } catch (const std::exception& e) {
-            spdlog::error("{}; reload with SIGHUP instead", e.what());
-            watcher.reset();
-        }
-    }
 
     // The control thread wakes at least every second: free retired generations, refresh the
     // STATUS line, and ping the watchdog while every loop keeps ticking.

@@ -1,5 +1,7 @@
 #include "core/codec/Codec.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
@@ -115,12 +117,25 @@ void write_reason(char* reason, std::size_t reason_cap, const char* text) {
 }  // namespace
 
 std::shared_ptr<const Codec> Codec::open(const CodecOptions& opts, const std::string& plugin_dir,
-                                         std::vector<ConfigError>* errors) {
+                                         std::vector<ConfigError>* errors, const PluginTrust* trust) {
     std::string problem;
     const std::string file = find_plugin_file(opts, plugin_dir, &problem);
     if (file.empty()) {
         errors->push_back(ConfigError{plugin_mark(opts), problem});
         return nullptr;
+    }
+    if (trust) {
+        if (std::string untrusted = trust->problem(file); !untrusted.empty()) {
+            if (!trust->allow_writable) {
+                errors->push_back(ConfigError{
+                    plugin_mark(opts), "refusing codec plugin " + file + ": " + untrusted +
+                                           "; whoever can write it can run code inside this daemon (make it and "
+                                           "its directory writable by root or the daemon's user only, or set "
+                                           "allow_writable_plugins: true)"});
+                return nullptr;
+            }
+            spdlog::warn("codec plugin {}: {}; loading it anyway (allow_writable_plugins: true)", file, untrusted);
+        }
     }
     CodecLibrary::Failure failure{};
     auto library = CodecLibraryCache::process().load(file, &failure, &problem);

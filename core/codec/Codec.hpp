@@ -11,6 +11,7 @@
 
 #include "core/codec/CodecLibrary.hpp"
 #include "core/codec/DecodedFrame.hpp"
+#include "core/codec/PluginTrust.hpp"
 #include "core/options/ConfigError.hpp"
 #include "core/options/Options.hpp"
 #include "switchyard/codec.h"
@@ -27,10 +28,13 @@ class Codec {
     // nullptr and appends ConfigErrors located at opts.mark / opts.option_marks[key]: plugin not
     // found (with the directories searched), not a plugin, ABI major mismatch (both versions),
     // unknown option (did you mean), missing required option, options rejected by the plugin.
-    // Every problem found is reported, not just the first. Control thread only.
+    // Every problem found is reported, not just the first. With `trust`, a plugin file or
+    // directory others may write is refused (or, with trust->allow_writable, loaded with a
+    // warning): see PluginTrust. Control thread only.
     static std::shared_ptr<const Codec> open(const CodecOptions& opts,
                                              const std::string& plugin_dir,
-                                             std::vector<ConfigError>* errors);
+                                             std::vector<ConfigError>* errors,
+                                             const PluginTrust* trust = nullptr);
 
     Codec(Passkey, std::shared_ptr<const CodecLibrary> library, swy_codec_instance* instance,
           std::map<std::string, std::string> effective_options);

@@ -28,6 +28,8 @@ int Poller::add(int fd, PollHandler* handler, std::uint32_t events) {
     return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
 }
 
+int Poller::remove(int fd) { return ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) == 0 ? 0 : errno; }
+
 int Poller::wait(bool block) {
     epoll_event events[kBatch];
     const bool yield_first = block && yield_before_sleep_;

@@ -35,6 +35,11 @@ public:
     // must stay alive until then and until the batch being dispatched ends. Returns errno on
     // failure, 0 on success.
     int add(int fd, PollHandler* handler, std::uint32_t events = kStreamEvents);
+    // Stops watching fd without closing it, to hand it to another poller (a connection that
+    // waited for its PROXY header here and is served elsewhere). Its handler may still be
+    // named by events of the batch being dispatched: keep it alive until the batch ends.
+    // Returns errno on failure, 0 on success.
+    int remove(int fd);
 
     // Waits until a descriptor is ready (block) or just looks (!block), then calls the handler
     // of each ready one. Returns how many were dispatched.

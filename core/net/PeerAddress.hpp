@@ -12,7 +12,11 @@
 namespace switchyard {
 
 struct PeerAddress {
+    // `{}` initialises a union's first member only: the byte array comes first so that every
+    // byte is zero, and two peers with the same address compare equal byte for byte (an IPv4
+    // one leaves the tail beyond sockaddr_in at zero; clang left it as it found it).
     union {
+        unsigned char bytes[sizeof(sockaddr_in6)];
         sa_family_t family;
         sockaddr_in in;
         sockaddr_in6 in6;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net/Cidr.hpp"
 #include "core/options/BalancePolicy.hpp"
 #include "core/options/SourceMark.hpp"
 
@@ -41,6 +42,29 @@ struct EndpointOptions {
     std::uint32_t weight = 1;
 };
 
+// What an upstream expects before the relayed bytes: nothing, or a PROXY protocol header (text v1
+// or binary v2) naming the client, as HAProxy's send-proxy / send-proxy-v2 on a server line.
+enum class SendProxy { off, v1, v2 };
+// Active health checks of every endpoint of an upstream (HAProxy's `check inter rise fall`,
+// nginx's `health_check`): a TCP connect, then optionally `send` and a reply containing `expect`,
+// all within `timeout`, every `interval`. `unhealthy_threshold` consecutive failures take a
+// healthy endpoint out of rotation, `healthy_threshold` consecutive passes put it back.
+struct HealthCheckOptions {
+    Duration interval{5000};
+    Duration timeout{1000};
+    std::uint32_t healthy_threshold = 2;
+    std::uint32_t unhealthy_threshold = 3;
+    std::string send;    // bytes written once connected ("" = none)
+    std::string expect;  // bytes the reply must contain ("" = the connect alone decides)
+    bool operator==(const HealthCheckOptions&) const = default;
+};
+
+// What a connection does when no endpoint of its upstream is healthy: be turned away, or be
+// balanced over every endpoint regardless of health (Envoy's panic mode).
+enum class WhenAllDown { fail_open, reject };
+
+constexpr const char* to_string(WhenAllDown w) { return w == WhenAllDown::reject ? "reject" : "fail-open"; }
+
 struct UpstreamOptions {
     std::string name;
     BalancePolicy balancer = BalancePolicy::round_robin;
@@ -48,10 +72,38 @@ struct UpstreamOptions {
     std::uint32_t connect_attempts = 3;
     std::vector<EndpointOptions> endpoints;
     std::optional<CodecOptions> codec;  // default: the listener's codec
+    SendProxy send_proxy = SendProxy::off;
+    std::optional<HealthCheckOptions> health_check;  // none = no active checks
+    // Passive health (nginx's max_fails/fail_timeout): after max_fails consecutive failed
+    // connects an endpoint gets no new connections for fail_timeout. 0 = never ejected.
+    std::uint32_t max_fails = 1;
+    Duration fail_timeout{10000};
+    WhenAllDown when_all_down = WhenAllDown::fail_open;
 };
 
 enum class ListenerProtocol { tcp, unix_stream };
 enum class Handler { none, echo };
+
+// One access rule: clients whose address lies in `source` are allowed or denied. A listener's
+// rules are checked in order and the first match decides (nginx's allow/deny); a client no rule
+// matches is allowed.
+enum class AccessAction { allow, deny };
+struct AccessRule {
+    AccessAction action = AccessAction::allow;
+    Cidr source;
+    bool operator==(const AccessRule&) const = default;
+};
+
+// New connections per second a listener accepts (token bucket: `burst` at once, refilled at
+// connections_per_second). 0 = no limit.
+struct RateLimitOptions {
+    std::uint32_t connections_per_second = 0;
+    std::uint32_t burst = 0;
+};
+
+// Whether a listener's clients come through a load balancer that puts a PROXY protocol header
+// (v1 or v2, either is accepted) before their bytes.
+enum class ProxyProtocolMode { off, accept };
 
 struct ListenerOptions {
     std::string name;
@@ -67,9 +119,22 @@ struct ListenerOptions {
     // 0 = no limit.
     Duration frame_timeout{30000};
     std::uint32_t max_connections = 0;     // 0 = unlimited
+    std::uint32_t max_connections_per_ip = 0;  // open connections per client IP; 0 = unlimited
+    RateLimitOptions rate_limit;
+    // The client must send its first byte within this long, and the upstream is connected only
+    // once it has (a silent client never reaches the backend). 0 = off: connect at once.
+    Duration first_byte_timeout{0};
+    std::vector<AccessRule> access;        // in order; empty = everyone
+    ProxyProtocolMode proxy_protocol = ProxyProtocolMode::off;
+    std::vector<Cidr> trusted_sources;     // with proxy_protocol: who may send one; empty = anyone
+    Duration proxy_protocol_timeout{5000}; // the whole header must arrive within this
     // Unix sockets only. Owner and group (the daemon's user and group) may connect, nobody else:
     // a backend behind the socket sees the daemon's credentials, not the client's.
     std::uint32_t file_mode = 0660;
+    // Unix sockets only: the socket file's owner and group (names as configured, ids resolved
+    // when the config was read). Unset = the daemon's.
+    std::string owner, group;
+    std::optional<std::uint32_t> owner_uid, group_gid;
     std::uint32_t backlog = 511;
     std::uint64_t buffer_size = 16 * 1024; // per relay direction, borrowed while data flows
     // A raw direction whose reads keep filling its buffer doubles it, up to this (never below
@@ -92,6 +157,13 @@ struct Options {
     LogOptions log;
     std::string plugin_dir;      // empty = built-in default search path
     bool watch_config = false;   // reload when the config file changes (inotify), as on SIGHUP
+    // Started as root: switch to this user (and group: `group`, or the user's own) once every
+    // socket is bound. Names as configured; ids resolved when the config was read.
+    std::string user, group;
+    std::optional<std::uint32_t> user_uid, user_gid;
+    // Load codec plugins even when their file or directory may be written by someone other
+    // than root or the daemon's user (logged). Off: such plugins are refused.
+    bool allow_writable_plugins = false;
     MetricsOptions metrics;
     std::vector<UpstreamOptions> upstreams;
     std::vector<ListenerOptions> listeners;

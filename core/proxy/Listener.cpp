@@ -21,8 +21,8 @@
 #include "core/net/AddressHash.hpp"
 #include "core/net/PeerAddress.hpp"
 #include "core/net/SocketAddress.hpp"
+#include "core/proxy/Admission.hpp"
 #include "core/proxy/ListenerContext.hpp"
-#include "core/proxy/Session.hpp"
 
 namespace switchyard {
 
@@ -47,6 +47,21 @@ bool is_stale_unix_socket(const std::string& path) {
     int err = errno;
     ::close(fd);
     return rc != 0 && err == ECONNREFUSED;
+}
+
+// A unix socket file's owner and group, as configured (unset ones are left as they are).
+// Returns errno, 0 on success. Changing the owner needs root (CAP_CHOWN); a group the daemon's
+// user belongs to does not.
+int apply_owner(const std::string& path, const ListenerOptions& o) {
+    if (!o.owner_uid && !o.group_gid) return 0;
+    const uid_t uid = o.owner_uid ? static_cast<uid_t>(*o.owner_uid) : static_cast<uid_t>(-1);
+    const gid_t gid = o.group_gid ? static_cast<gid_t>(*o.group_gid) : static_cast<gid_t>(-1);
+    return ::lchown(path.c_str(), uid, gid) == 0 ? 0 : errno;
+}
+
+std::string owner_text(const ListenerOptions& o) {
+    return (o.owner.empty() ? std::string("(unchanged)") : o.owner) + ":" +
+           (o.group.empty() ? std::string("(unchanged)") : o.group);
 }
 
 }  // namespace
@@ -135,6 +150,11 @@ void Listener::open() {
                     int e = errno;
                     ::close(fd);
                     fail(*ctx_, "chmod " + addr->path, e);
+                }
+                if (int e = apply_owner(addr->path, o)) {
+                    ::close(fd);
+                    ::unlink(addr->path.c_str());
+                    fail(*ctx_, "chown " + addr->path + " to " + owner_text(o), e);
                 }
                 struct stat st {};
                 ::lstat(addr->path.c_str(), &st);
@@ -259,35 +279,7 @@ void Listener::on_acceptable(Acceptor& a) {
 }
 
 void Listener::dispatch(Acceptor& a, int fd, const sockaddr* peer, unsigned peer_len) {
-    ListenerContext& ctx = *a.ctx;
-    const auto& o = ctx.options;
-    std::int64_t active = ctx.listener_active->fetch_add(1, std::memory_order_relaxed) + 1;
-    if (o.max_connections != 0 && active > static_cast<std::int64_t>(o.max_connections)) {
-        ctx.listener_active->fetch_sub(1, std::memory_order_relaxed);
-        // Counted before the close, so whoever sees the close also sees it counted.
-        if (ctx.metrics.rejected_max_connections) ctx.metrics.rejected_max_connections->inc(a.loop.index());
-        std::string note;
-        if (ctx.logs.allow(ListenerEvent::rejected, &note))
-            spdlog::warn("listener {}: client {}: rejected, max_connections {} reached{}", o.name,
-                         PeerAddress::from(peer, static_cast<socklen_t>(peer_len)).to_string(), o.max_connections,
-                         note);
-        ::close(fd);
-        return;
-    }
-    // Counted on the context before any hand-over, so the context outlives the posted start.
-    ctx.active.fetch_add(1, std::memory_order_relaxed);
-    const PeerAddress client = PeerAddress::from(peer, static_cast<socklen_t>(peer_len));
-    std::size_t target = ctx.loop_balancer->pick(client.ip_hash());
-    EventLoop& loop = loops_.at(target);
-    loop.add_load(1);
-    if (&loop == &a.loop) {
-        Session::start(loop, ctx, fd, client);
-    } else {
-        ListenerContext* c = &ctx;
-        auto hand_over = [&loop, c, fd, client] { Session::start(loop, *c, fd, client); };
-        static_assert(sizeof hand_over <= LoopTask::kInline, "a hand-over must not allocate");
-        loop.post(std::move(hand_over));
-    }
+    Admission::on_accepted(a.loop, loops_, *a.ctx, fd, PeerAddress::from(peer, static_cast<socklen_t>(peer_len)));
 }
 
 bool Listener::can_keep_sockets(const ListenerOptions& next) const {
@@ -319,6 +311,9 @@ void Listener::switch_context(ListenerContext& next) {
     const auto& o = next.options;
     if (!unix_path_.empty() && o.file_mode != before.file_mode && ::chmod(unix_path_.c_str(), o.file_mode) != 0)
         spdlog::warn("listener {}: chmod {}: {}", o.name, unix_path_, std::strerror(errno));
+    if (!unix_path_.empty() && (o.owner_uid != before.owner_uid || o.group_gid != before.group_gid))
+        if (int e = apply_owner(unix_path_, o))
+            spdlog::warn("listener {}: chown {} to {}: {}", o.name, unix_path_, owner_text(o), std::strerror(e));
     ListenerContext* target = &next;
     const bool new_backlog = o.backlog != before.backlog;
     on_each_acceptor_loop([target, new_backlog](Acceptor& a) {

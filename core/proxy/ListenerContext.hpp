@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/loop/LoopBalancer.hpp"
+#include "core/proxy/AdmissionState.hpp"
 #include "core/options/Options.hpp"
 #include "core/proxy/ListenerLogs.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
@@ -37,6 +38,9 @@ struct ListenerContext {
     // contexts, so a reload does not reset it): what max_connections is enforced against.
     std::shared_ptr<std::atomic<std::int64_t>> listener_active =
         std::make_shared<std::atomic<std::int64_t>>(0);
+    // The connection rate bucket and per-IP counts, shared the same way. Accept path and
+    // session close only.
+    std::shared_ptr<AdmissionState> admission = std::make_shared<AdmissionState>();
 };
 
 }  // namespace switchyard

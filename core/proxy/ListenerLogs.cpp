@@ -12,6 +12,11 @@ struct EventKind {
 
 constexpr EventKind kKinds[] = {
     {spdlog::level::warn, "connections rejected (max_connections)"},
+    {spdlog::level::warn, "connections denied (access rules)"},
+    {spdlog::level::warn, "connections rejected (rate_limit)"},
+    {spdlog::level::warn, "connections rejected (max_connections_per_ip)"},
+    {spdlog::level::warn, "connections closed for their PROXY protocol header"},
+    {spdlog::level::info, "connections closed (first_byte_timeout)"},
     {spdlog::level::err, "accept errors"},
     {spdlog::level::warn, "clients closed with their upstream unavailable"},
     {spdlog::level::warn, "codec errors"},

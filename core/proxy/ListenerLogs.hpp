@@ -14,6 +14,11 @@ namespace switchyard {
 
 enum class ListenerEvent : std::uint8_t {
     rejected,              // max_connections reached (warn)
+    denied,                // an access rule denied the client (warn)
+    rate_limited,          // the rate_limit bucket was empty (warn)
+    per_ip_limit,          // max_connections_per_ip reached (warn)
+    proxy_protocol,        // an untrusted source, a bad or late PROXY header (warn)
+    first_byte_timeout,    // the client sent nothing in time (info)
     accept_error,          // accept(2) failed: out of descriptors and the like (error)
     upstream_unavailable,  // every connect attempt failed, the client is closed (warn)
     codec_error,           // bad, truncated or timed-out frames (warn)

@@ -18,6 +18,8 @@
 #include "core/metrics/Counter.hpp"
 #include "core/metrics/Gauge.hpp"
 #include "core/metrics/Histogram.hpp"
+#include "core/net/ProxyHeader.hpp"
+#include "core/proxy/Admission.hpp"
 #include "core/proxy/ConnectFailure.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/net/SocketAddress.hpp"
@@ -54,8 +56,10 @@ std::size_t scratch_for(const Codec* enc) {
 
 }  // namespace
 
-void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client) {
+void Session::start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client,
+                    const PeerAddress& destination) {
     SessionPtr s(new Session(loop, ctx, fd, client));
+    s->destination_ = destination;
     intrusive_ptr_add_ref(s.get());  // the open session's reference on itself, dropped by close()
     if (int err = loop.poller().add(fd, &s->sides_[0])) {
         spdlog::error("listener {}: {}: cannot watch the accepted socket: {}", ctx.options.name, s->side_text(0),
@@ -117,6 +121,12 @@ void Session::on_side_events(int side, std::uint32_t events) {
     // Edge-triggered: a FIN that arrived with the last data raises no further edge, so it must
     // be remembered here and read to the end (the short-read shortcut no longer applies).
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.hung_up = true;
+    if (connecting_) {
+        // The client, while its upstream connection is being made: a FIN (and what came before
+        // it) waits for the relay to start; a reset ends the attempt now, not at connect_timeout.
+        if (events & EPOLLERR) abort_if_reset(side);
+        return;
+    }
     // Writability first: a direction blocked on a full destination resumes and may free the
     // buffer the other direction is about to need.
     if (s.want_write && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
@@ -127,12 +137,51 @@ void Session::on_side_events(int side, std::uint32_t events) {
         s.want_read = false;
         pump(side);
     }
+    // A reset on a socket that no direction is waiting on now (its reader paused because the
+    // other side is full, nothing being written to it) would go unseen until the other side
+    // moves, which may be never: look at it now. (A direction that did touch the socket has
+    // already taken the error and closed the session.)
+    if (!closed_ && (events & EPOLLERR)) abort_if_reset(side);
+}
+
+void Session::abort_if_reset(int side) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(sides_[side].fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) return;
+    reset_by(side, err);
+}
+
+// The peer on `side` aborted (a reset, or an error that broke the connection): abort the other
+// side too, with SO_LINGER 0 so its close sends a reset rather than a FIN, as a direct
+// connection would have shown it. What was in flight towards either peer is discarded, as a
+// reset discards it. (A unix socket has no reset: its peer sees a plain close.)
+void Session::reset_by(int side, int error) {
+    inc(ctx_.metrics.resets[side], loop_.index());
+    const int other = side == 0 ? 1 : 0;
+    if (!echo() && sides_[other].fd >= 0) {
+        linger abort_on_close{1, 0};
+        ::setsockopt(sides_[other].fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    }
+    spdlog::debug("listener {}: {}: {}; resetting the other side", ctx_.options.name, side_text(side),
+                  std::strerror(error));
+    close();
 }
 
 void Session::connect_next() {
     if (closed_) return;
     auto& pool = *upstream_pool_;
     std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried_);
+    if (idx == UpstreamPool::kNone) {
+        // when_all_down: reject (the pool has counted and logged the state).
+        inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::no_healthy_endpoint)], loop_.index());
+        std::string note;
+        if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
+            spdlog::warn("listener {}: {}: no healthy endpoint in upstream {} (when_all_down: reject); closing the "
+                         "client{}",
+                         ctx_.options.name, side_text(0), pool.name(), note);
+        close();
+        return;
+    }
     tried_ |= std::uint64_t{1} << (idx % 64);
     endpoint_ = static_cast<std::int32_t>(idx);
     auto& ep = pool.endpoint(idx);
@@ -200,6 +249,10 @@ void Session::on_connected(int error) {
                     loop_.index(),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_started_).count());
         }
+        if (pool.options().send_proxy != SendProxy::off && !send_proxy_header()) {
+            close();
+            return;
+        }
         start_relay();
         return;
     }
@@ -219,13 +272,38 @@ void Session::on_connected(int error) {
         connect_next();
         return;
     }
-    inc(ctx_.metrics.rejected_upstream_unavailable, loop_.index());
+    inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::upstream_unavailable)], loop_.index());
     std::string note;
     if (ctx_.logs.allow(ListenerEvent::upstream_unavailable, &note))
         spdlog::warn("listener {}: {}: connect failed: {}; upstream {} unavailable after {} connect attempt(s), "
                      "closing the client{}",
                      ctx_.options.name, upstream, message, pool.name(), attempts_, note);
     close();
+}
+
+// The upstream expects a PROXY protocol header before anything else: the client (its real
+// address when a balancer in front named it) and the address it connected to. A connection
+// just established has an empty send buffer, and a header (at most 107 bytes) always fits in
+// it, so it goes in one send; anything less is a broken connection.
+bool Session::send_proxy_header() {
+    PeerAddress destination = destination_;
+    if (destination.family() == AF_UNSPEC) {
+        SocketAddress local;
+        local.length = sizeof local.storage;
+        if (::getsockname(sides_[0].fd, local.data(), &local.length) == 0)
+            destination = PeerAddress::from(local.data(), local.length);
+    }
+    std::uint8_t header[ProxyHeaderParser::kMaxV1Length + 1];
+    static_assert(sizeof header >= kMaxV2WriteLength);
+    const std::size_t length = upstream_pool_->options().send_proxy == SendProxy::v1
+                                   ? write_proxy_header_v1(client_, destination, reinterpret_cast<char*>(header))
+                                   : write_proxy_header_v2(client_, destination, header);
+    const ssize_t n = ::send(sides_[1].fd, header, length, MSG_NOSIGNAL);
+    if (n > 0) count_written(0, static_cast<std::size_t>(n));
+    if (n == static_cast<ssize_t>(length)) return true;
+    spdlog::warn("listener {}: {}: could not send the PROXY protocol header: {}; closing the client",
+                 ctx_.options.name, side_text(1), n < 0 ? std::strerror(errno) : "short write");
+    return false;
 }
 
 // ---- relaying -------------------------------------------------------------------------------
@@ -253,7 +331,7 @@ void Session::pump(int d) {
                 return;
             }
             if (s == Step::failed) {
-                close();
+                reset_by(destination_side(d), last_error_);  // the destination refused what we wrote
                 return;
             }
             if (dir.parse_pos == dir.read_end) {
@@ -279,7 +357,7 @@ void Session::pump(int d) {
         }
         if (s == Step::failed) {
             count_truncated_frame(d);  // a reset ends the stream too
-            close();
+            reset_by(source_side(d), last_error_);
             return;
         }
         if (s == Step::progressed && !framed(d)) {
@@ -371,8 +449,7 @@ Session::Step Session::read(int d, bool* drained) {
     }
     if (would_block(errno)) return Step::blocked;
     if (errno == EINTR) return Step::progressed;
-    spdlog::debug("listener {}: {}: read error: {}", ctx_.options.name, side_text(source_side(d)),
-                  std::strerror(errno));
+    last_error_ = errno;
     return Step::failed;
 }
 
@@ -474,8 +551,7 @@ Session::Step Session::flush(int d) {
         }
     }
     if (n < 0 && (would_block(errno) || errno == EINTR)) return Step::blocked;
-    spdlog::debug("listener {}: {}: write failed: {}", ctx_.options.name, side_text(destination_side(d)),
-                  n < 0 ? std::strerror(errno) : "no progress");
+    last_error_ = n < 0 ? errno : EIO;
     return Step::failed;
 }
 
@@ -624,9 +700,8 @@ void Session::close() {
     loop_.detach(this);
     loop_.add_load(-1);
     add(ctx_.metrics.connections_active, loop_.index(), -1);
-    ctx_.listener_active->fetch_sub(1, std::memory_order_relaxed);
     // Last: once a retired generation's count reaches 0 the runtime may free this context.
-    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
+    Admission::release(ctx_, client_, /*per_ip_taken=*/true);
     // Drop the open session's reference on itself only after the poll batch being dispatched:
     // later events of this batch may still name this session's sides.
     loop_.defer([self = SessionPtr(this, /*add_ref=*/false)] {});

@@ -4,8 +4,11 @@
 // waits for readability without a buffer, borrows one from the loop's pool when data arrives,
 // decodes frames in place when a codec is configured, writes header+payload+trailer with
 // scatter/gather, stops reading its source while its destination is full (backpressure), and
-// hands the buffer back once drained. Half-close is propagated: EOF on one side becomes
-// shutdown(SHUT_WR) on the other while the other direction keeps flowing.
+// hands the buffer back once drained. Endings are relayed as they came: EOF on one side becomes
+// shutdown(SHUT_WR) on the other while the other direction keeps flowing; a reset (or any
+// error that broke a connection) on one side becomes a reset of the other (SO_LINGER 0, close),
+// in whatever state the session is: connecting, idle, mid-transfer, paused on a full peer or
+// half-closed.
 //
 // Both sockets are plain non-blocking descriptors watched by the loop's edge-triggered Poller,
 // registered once for their whole life. Included only by core/proxy .cpp files.
@@ -31,8 +34,11 @@ class UpstreamPool;
 class Session final : public LoopSession {
 public:
     // Loop thread of `loop` only. Takes ownership of `fd`, an accepted non-blocking socket from
-    // `client`; the listener has already counted it in ctx.active and loop load.
-    static void start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client);
+    // `client` (the real client, when a PROXY header named one); the listener has already
+    // counted it in ctx.active, listener_active, the per-IP counts and loop load. `destination`:
+    // the address the client connected to, when a PROXY header said so (else the socket's).
+    static void start(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client,
+                      const PeerAddress& destination = {});
 
     void check_idle(SteadyTime now) override;  // loop thread only
     void force_close() override;               // loop thread only
@@ -89,11 +95,14 @@ private:
     bool translating() const;
 
     void on_side_events(int side, std::uint32_t events);
+    void abort_if_reset(int side);       // the socket reports an error: reset_by(side)
+    void reset_by(int side, int error);  // `side` aborted: abort the other side, close
     void connect_next();
     void finish_connect();
     void on_connected(int error);  // errno of the attempt, 0 = connected
     void on_connect_timeout();
     void start_relay();
+    bool send_proxy_header();  // false: the connection is broken
 
     void pump(int d);
     Step read(int d, bool* drained);  // *drained: a short read emptied the socket
@@ -128,10 +137,12 @@ private:
     Direction dirs_[2];
     LoopTimer connect_timer_;  // armed only while connecting
     PeerAddress client_;                     // as accepted: log lines name it even after a reset
+    PeerAddress destination_;                // from a PROXY header; unset (AF_UNSPEC) otherwise
     std::uint64_t tried_ = 0;                // endpoints tried (bit i%64)
     SteadyTime last_activity_;
     SteadyTime connect_started_;
     std::uint32_t refs_ = 0;
+    int last_error_ = 0;                     // errno of the read or write that failed
     std::int32_t endpoint_ = -1;             // index in the upstream pool, -1 = none
     std::uint16_t attempts_ = 0;
     std::uint16_t resolved_ = 0;             // which of the endpoint's resolved addresses endpoint_ uses

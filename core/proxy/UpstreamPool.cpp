@@ -1,18 +1,16 @@
 #include "core/proxy/UpstreamPool.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/metrics/Counter.hpp"
+#include "core/proxy/ProxyMetrics.hpp"
+
 namespace switchyard {
 namespace {
-
-std::int64_t steady_now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 bool tried_bit(std::uint64_t tried, std::size_t i) { return (tried >> (i % 64)) & 1u; }
 
@@ -50,16 +48,33 @@ UpstreamPool::UpstreamPool(const UpstreamOptions& options, std::size_t loop_coun
 bool UpstreamPool::eligible(std::size_t i, std::uint64_t tried, std::int64_t now_ns, bool allow_down) const {
     if (tried_bit(tried, i)) return false;
     if (allow_down) return true;
-    return endpoints_[i]->down_until_ns.load(std::memory_order_relaxed) <= now_ns;
+    return endpoints_[i]->health->usable(now_ns);
+}
+
+std::size_t UpstreamPool::usable_count() const {
+    const std::int64_t now = steady_now_ns();
+    std::size_t n = 0;
+    for (const auto& e : endpoints_) n += e->health->usable(now) ? 1 : 0;
+    return n;
 }
 
 std::size_t UpstreamPool::pick(std::size_t loop, std::uint64_t client_ip_hash, std::uint64_t tried) {
     const std::int64_t now = steady_now_ns();
-    // Pass 1 avoids endpoints marked down; pass 2 takes them (better a retry than no attempt);
-    // pass 3 ignores `tried` when every endpoint has been tried (more attempts than endpoints).
-    for (int pass = 0; pass < 3; ++pass) {
-        bool allow_down = pass >= 1;
-        std::uint64_t t = pass == 2 ? 0 : tried;
+    // Pass 0: usable endpoints not tried yet; pass 1: usable ones again (more attempts than
+    // usable endpoints). Nothing usable: when_all_down rejects, or passes 2 and 3 do the same
+    // over every endpoint (Envoy's panic mode: better some connections than none).
+    for (int pass = 0; pass < 4; ++pass) {
+        bool allow_down = pass >= 2;
+        std::uint64_t t = pass % 2 == 1 ? 0 : tried;
+        if (pass == 2) {
+            const bool reject = options_.when_all_down == WhenAllDown::reject;
+            if (metrics && metrics->all_down[reject ? 1 : 0]) metrics->all_down[reject ? 1 : 0]->inc(loop);
+            if (!all_down_.load(std::memory_order_relaxed) && !all_down_.exchange(true, std::memory_order_relaxed))
+                spdlog::warn("upstream {}: no endpoint is healthy; {} (when_all_down: {})", name_,
+                             reject ? "rejecting new connections" : "balancing new connections over all of them",
+                             to_string(options_.when_all_down));
+            if (reject) return kNone;
+        }
         std::size_t found = SIZE_MAX;
         switch (options_.balancer) {
             case BalancePolicy::round_robin: found = pick_round_robin(loop, t, now, allow_down); break;
@@ -69,7 +84,13 @@ std::size_t UpstreamPool::pick(std::size_t loop, std::uint64_t client_ip_hash, s
                 break;
             case BalancePolicy::least_connections: found = pick_least(loop, t, now, allow_down); break;
         }
-        if (found != SIZE_MAX) return found;
+        if (found != SIZE_MAX) {
+            if (pass < 2 && all_down_.load(std::memory_order_relaxed) &&
+                all_down_.exchange(false, std::memory_order_relaxed))
+                spdlog::info("upstream {}: an endpoint is healthy again; new connections go to healthy endpoints",
+                             name_);
+            return found;
+        }
     }
     return 0;
 }
@@ -122,20 +143,34 @@ std::size_t UpstreamPool::pick_least(std::size_t loop, std::uint64_t tried, std:
 
 void UpstreamPool::report_failure(std::size_t i) {
     auto& e = *endpoints_[i];
-    auto failures = e.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
-    // Back off 1s, 2s, 4s ... capped at 30s: long enough to stop hammering a dead endpoint,
-    // short enough that a restarted backend is found again quickly.
-    std::int64_t backoff_ms = 1000LL << std::min<std::uint32_t>(failures - 1, 5);
-    backoff_ms = std::min<std::int64_t>(backoff_ms, 30000);
-    e.down_until_ns.store(steady_now_ns() + backoff_ms * 1000000LL, std::memory_order_relaxed);
+    EndpointHealth& h = *e.health;
+    const auto failures = h.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (options_.max_fails == 0 || failures < options_.max_fails) return;
+    // As nginx: out of rotation for fail_timeout, then one connection may try it again; a
+    // failure then ejects it again at once (the count stays at or above max_fails until a
+    // success). Two loops failing together eject it once: the exchange decides who logs.
+    const std::int64_t now = steady_now_ns();
+    std::int64_t until = h.ejected_until_ns.load(std::memory_order_relaxed);
+    if (until > now) return;
+    const std::int64_t next = now + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.fail_timeout).count();
+    if (!h.ejected_until_ns.compare_exchange_strong(until, next, std::memory_order_relaxed)) return;
+    h.count(EjectionCause::max_fails);
+    spdlog::warn("upstream {}: endpoint {} ejected for {} ms after {} consecutive failed connect(s) (max_fails {}); "
+                 "{} of {} endpoint(s) usable",
+                 name_, e.label, options_.fail_timeout.count(), failures, options_.max_fails, usable_count(),
+                 endpoints_.size());
 }
 
 void UpstreamPool::report_success(std::size_t i) {
     auto& e = *endpoints_[i];
-    if (e.consecutive_failures.load(std::memory_order_relaxed) != 0) {
-        e.consecutive_failures.store(0, std::memory_order_relaxed);
-        e.down_until_ns.store(0, std::memory_order_relaxed);
-    }
+    EndpointHealth& h = *e.health;
+    // Loads first: a success on a healthy endpoint (the usual case) writes nothing shared.
+    if (h.consecutive_failures.load(std::memory_order_relaxed) == 0) return;
+    const auto failures = h.consecutive_failures.exchange(0, std::memory_order_relaxed);
+    if (options_.max_fails == 0 || failures < options_.max_fails) return;
+    if (h.ejected_until_ns.exchange(0, std::memory_order_relaxed) != 0)
+        spdlog::info("upstream {}: endpoint {} back in rotation: a connect succeeded after its ejection", name_,
+                     e.label);
 }
 
 }  // namespace switchyard

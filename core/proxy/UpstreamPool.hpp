@@ -1,9 +1,11 @@
 #pragma once
 // The endpoints of one upstream and how to choose among them: weighted round-robin (smooth,
 // per loop, as nginx does), source-addr-hash (weighted table on the client IP), or
-// least-connections (fewest active per unit of weight). Passive health: an endpoint whose
-// connect failed is skipped for a back-off period while another endpoint is available, then
-// retried. Shared by every loop; per-loop state lives in per-loop slots, so a pick takes no lock.
+// least-connections (fewest active per unit of weight). Only endpoints that are usable take new
+// connections: not failed by the active health checks, not ejected by max_fails consecutive
+// failed connects (see core/health/EndpointHealth.hpp). When none is usable, `when_all_down`
+// decides: reject the connection, or balance over every endpoint regardless of health.
+// Shared by every loop; per-loop state lives in per-loop slots, so a pick takes no lock.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/health/EndpointHealth.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/options/Options.hpp"
 
@@ -18,6 +21,7 @@ namespace switchyard {
 
 class Codec;
 struct EndpointMetrics;
+struct UpstreamMetrics;
 
 struct UpstreamEndpoint {
     std::string label;               // as configured, e.g. "127.0.0.1:8080" (metric label)
@@ -26,10 +30,12 @@ struct UpstreamEndpoint {
     std::uint32_t weight = 1;
     EndpointMetrics* metrics = nullptr;  // set by the runtime; may be null in tests
 
+    // Shared with the generations that name the same endpoint (the runtime replaces this
+    // private one before the pool is used); never null.
+    std::shared_ptr<EndpointHealth> health = std::make_shared<EndpointHealth>();
+
     // Connection open/close only (never per byte): relaxed RMW is fine here.
     alignas(64) std::atomic<std::int64_t> active{0};
-    std::atomic<std::int64_t> down_until_ns{0};  // steady clock; 0 = up
-    std::atomic<std::uint32_t> consecutive_failures{0};
 };
 
 class UpstreamPool {
@@ -43,13 +49,25 @@ public:
     std::size_t size() const { return endpoints_.size(); }
     UpstreamEndpoint& endpoint(std::size_t i) { return *endpoints_[i]; }
 
-    // Loop thread `loop` only. Chooses an endpoint for a connection's next attempt, avoiding
-    // those in `tried` (bit i%64 = endpoint i tried) and those marked down while others remain.
+    static constexpr std::size_t kNone = SIZE_MAX;
+
+    // Loop thread `loop` only. Chooses a usable endpoint for a connection's next attempt,
+    // avoiding those in `tried` (bit i%64 = endpoint i tried) while another usable one is left.
+    // With none usable: kNone under `when_all_down: reject`, else any endpoint (fail-open);
+    // either is counted, and the pool's passage into and out of that state is logged once.
     std::size_t pick(std::size_t loop, std::uint64_t client_ip_hash, std::uint64_t tried);
 
-    // Any thread: passive health bookkeeping after a connect attempt.
+    // Any thread (a loop's): passive health bookkeeping after a connect attempt. max_fails
+    // consecutive failures eject the endpoint for fail_timeout (logged and counted once); a
+    // success ends the count.
     void report_failure(std::size_t i);
     void report_success(std::size_t i);
+
+    // Any thread: endpoints usable now.
+    std::size_t usable_count() const;
+
+    // Set by the runtime before use; null in tests.
+    UpstreamMetrics* metrics = nullptr;
 
     // Any thread: the codec the upstream side speaks (null = the listener's).
     std::shared_ptr<const Codec> codec;
@@ -70,6 +88,8 @@ private:
     std::vector<std::unique_ptr<UpstreamEndpoint>> endpoints_;
     std::vector<std::uint32_t> hash_table_;  // endpoint index repeated `weight` times
     std::vector<LoopSlot> slots_;
+    // Whether the pool was last seen with no usable endpoint (logs the change once each way).
+    alignas(64) std::atomic<bool> all_down_{false};
 };
 
 }  // namespace switchyard

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/health/HealthChecker.hpp"
 #include "core/options/Options.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
@@ -21,7 +22,13 @@ struct Generation {
     Options options;
     std::vector<std::unique_ptr<UpstreamPool>> upstreams;
     std::vector<std::unique_ptr<EndpointMetrics>> endpoint_metrics;
+    std::vector<std::unique_ptr<UpstreamMetrics>> upstream_metrics;
     std::vector<std::unique_ptr<ListenerContext>> contexts;  // in options.listeners order
+
+    // The active health checks of its pools, while it is the current generation: started when
+    // it becomes current (Runtime::start, Runtime::reload), destroyed (stopped) when a reload
+    // retires it or the runtime stops, so a replaced pool is never checked.
+    std::unique_ptr<HealthCheckRun> health_checks;
 
     // Set when a reload retires this generation.
     std::chrono::steady_clock::time_point retired_at{};

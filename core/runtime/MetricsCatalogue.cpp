@@ -1,6 +1,7 @@
 #include "core/runtime/MetricsCatalogue.hpp"
 
 #include "core/metrics/ShardedMetrics.hpp"
+#include "core/options/Options.hpp"
 
 namespace switchyard {
 
@@ -11,7 +12,9 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                  "Client connections accepted and served by the listener.", {"listener"});
     listener_rejected_ = &r.counter(
         "switchyard_listener_connections_rejected_total",
-        "Client connections closed without being served, by reason (max_connections, upstream_unavailable).",
+        "Client connections closed without being served, by reason (max_connections, upstream_unavailable, denied, "
+        "rate_limit, max_connections_per_ip, first_byte_timeout, proxy_protocol_untrusted, proxy_protocol_invalid, "
+        "proxy_protocol_timeout, no_healthy_endpoint).",
         {"listener", "reason"});
     listener_bytes_received_ = &r.counter("switchyard_listener_bytes_received_total",
                                           "Bytes received from clients.", {"listener"});
@@ -29,6 +32,10 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                {"listener", "side", "codec", "reason"});
     idle_timeouts_ = &r.counter("switchyard_listener_idle_timeouts_total",
                                 "Connections closed after idle_timeout without traffic.", {"listener"});
+    resets_ = &r.counter("switchyard_listener_resets_total",
+                         "Connections that one side ended with a reset (RST), by that side (client, upstream); "
+                         "each is relayed to the other side as a reset.",
+                         {"listener", "side"});
     upstream_active_ = &r.gauge("switchyard_upstream_connections_active",
                                 "Connections currently open to the upstream endpoint.", {"upstream", "endpoint"});
     upstream_attempts_ = &r.counter("switchyard_upstream_connect_attempts_total",
@@ -44,6 +51,10 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                       {"upstream", "endpoint"});
     upstream_bytes_received_ = &r.counter("switchyard_upstream_bytes_received_total",
                                           "Bytes received from the endpoint.", {"upstream", "endpoint"});
+    upstream_all_down_ = &r.counter("switchyard_upstream_all_down_total",
+                                    "New connections that found no healthy endpoint of the upstream, by what "
+                                    "when_all_down did with them (reject, fail-open).",
+                                    {"upstream", "when_all_down"});
     loop_ticks_ = &r.counter("switchyard_loop_ticks_total", "Ticks run by the event loop.", {"loop"});
     loop_lag_ = &r.histogram("switchyard_loop_lag_seconds",
                              "How late each tick fired: the measure of a saturated loop.", {"loop"},
@@ -52,18 +63,37 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                             {"loop"});
 }
 
-ListenerMetrics MetricsCatalogue::listener(const std::string& name, const std::string& client_codec,
+ListenerMetrics MetricsCatalogue::listener(const ListenerOptions& o, const std::string& client_codec,
                                            const std::string& upstream_codec) {
+    const std::string& name = o.name;
     ListenerMetrics m;
     m.connections_active = &listener_active_->with({name});
     m.connections_total = &listener_total_->with({name});
-    m.rejected_max_connections = &listener_rejected_->with({name, "max_connections"});
-    m.rejected_upstream_unavailable = &listener_rejected_->with({name, "upstream_unavailable"});
+    // Every listener shows the two reasons any listener can meet; the others appear (at 0) on
+    // the listeners whose options can produce them.
+    const bool accepts_proxy = o.proxy_protocol == ProxyProtocolMode::accept;
+    const bool possible[] = {
+        true,                                       // max_connections
+        true,                                       // upstream_unavailable
+        !o.access.empty(),                          // denied
+        o.rate_limit.connections_per_second > 0,    // rate_limit
+        o.max_connections_per_ip > 0,               // max_connections_per_ip
+        o.first_byte_timeout.count() > 0,           // first_byte_timeout
+        accepts_proxy && !o.trusted_sources.empty(),  // proxy_protocol_untrusted
+        accepts_proxy,                              // proxy_protocol_invalid
+        accepts_proxy,                              // proxy_protocol_timeout
+        o.handler == Handler::none,                 // no_healthy_endpoint (when_all_down: reject)
+    };
+    static_assert(std::size(possible) == static_cast<std::size_t>(RejectReason::count));
+    for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)
+        if (possible[r]) m.rejected[r] = &listener_rejected_->with({name, to_string(static_cast<RejectReason>(r))});
     m.bytes_received = &listener_bytes_received_->with({name});
     m.bytes_sent = &listener_bytes_sent_->with({name});
     m.frames_received = &listener_frames_received_->with({name});
     m.frames_sent = &listener_frames_sent_->with({name});
     m.idle_timeouts = &idle_timeouts_->with({name});
+    m.resets[0] = &resets_->with({name, "client"});
+    m.resets[1] = &resets_->with({name, "upstream"});
     const std::string* codecs[2] = {&client_codec, &upstream_codec};
     const char* sides[2] = {"client", "upstream"};
     for (int side = 0; side < 2; ++side) {
@@ -85,6 +115,13 @@ EndpointMetrics MetricsCatalogue::endpoint(const std::string& upstream, const st
     m.connect_duration = &upstream_connect_duration_->with({upstream, endpoint});
     m.bytes_sent = &upstream_bytes_sent_->with({upstream, endpoint});
     m.bytes_received = &upstream_bytes_received_->with({upstream, endpoint});
+    return m;
+}
+
+UpstreamMetrics MetricsCatalogue::upstream(const std::string& name) {
+    UpstreamMetrics m;
+    m.all_down[0] = &upstream_all_down_->with({name, to_string(WhenAllDown::fail_open)});
+    m.all_down[1] = &upstream_all_down_->with({name, to_string(WhenAllDown::reject)});
     return m;
 }
 

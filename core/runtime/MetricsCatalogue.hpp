@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "core/options/Options.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard::metrics {
@@ -32,9 +33,10 @@ public:
 
     // Control thread: children for one listener. Codec names are "" for a side without one: both
     // when raw, the upstream one for a handler listener (it has no upstream side).
-    ListenerMetrics listener(const std::string& name, const std::string& client_codec,
+    ListenerMetrics listener(const ListenerOptions& options, const std::string& client_codec,
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
+    UpstreamMetrics upstream(const std::string& name);
     LoopMetrics loop(std::size_t index);
 
 private:
@@ -47,6 +49,8 @@ private:
     metrics::CounterFamily* listener_frames_sent_;
     metrics::CounterFamily* codec_errors_;
     metrics::CounterFamily* idle_timeouts_;
+    metrics::CounterFamily* resets_;
+    metrics::CounterFamily* upstream_all_down_;
     metrics::GaugeFamily* upstream_active_;
     metrics::CounterFamily* upstream_attempts_;
     metrics::CounterFamily* upstream_failures_;

@@ -14,6 +14,9 @@
 
 #include "core/admin/AdminServer.hpp"
 #include "core/codec/Codec.hpp"
+#include "core/health/EndpointHealth.hpp"
+#include "core/health/HealthChecker.hpp"
+#include "core/health/UpstreamHealthCollector.hpp"
 #include "core/loop/LoopGroup.hpp"
 #include "core/metrics/BuildInfo.hpp"
 #include "core/metrics/Exposition.hpp"
@@ -48,11 +51,14 @@ namespace {
 
 CodecPlan open_codecs(const Options& options, std::vector<ConfigError>* errors) {
     CodecPlan plan;
+    const PluginTrust trust = PluginTrust::of_daemon(options.user_uid ? &*options.user_uid : nullptr,
+                                                     options.user_gid ? &*options.user_gid : nullptr,
+                                                     options.allow_writable_plugins);
     for (const auto& u : options.upstreams)
-        plan.upstream.push_back(u.codec ? Codec::open(*u.codec, options.plugin_dir, errors) : nullptr);
+        plan.upstream.push_back(u.codec ? Codec::open(*u.codec, options.plugin_dir, errors, &trust) : nullptr);
     for (std::size_t i = 0; i < options.listeners.size(); ++i) {
         const auto& l = options.listeners[i];
-        auto client = l.codec ? Codec::open(*l.codec, options.plugin_dir, errors) : nullptr;
+        auto client = l.codec ? Codec::open(*l.codec, options.plugin_dir, errors, &trust) : nullptr;
         std::shared_ptr<const Codec> up = client;
         for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
             if (options.upstreams[k].name != l.upstream || !options.upstreams[k].codec) continue;
@@ -156,6 +162,8 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
         rt->exposition_ = std::make_unique<metrics::Exposition>();
         rt->exposition_->add(rt->sharded_);
         rt->exposition_->add(rt->plain_);
+        rt->health_collector_ = std::make_shared<UpstreamHealthCollector>();
+        rt->exposition_->add(rt->health_collector_);
         rt->exposition_->add(std::make_shared<LoopCollector>(*rt->loops_));
         rt->exposition_->add(std::make_shared<metrics::ProcessCollector>());
         rt->catalogue_ = std::make_unique<MetricsCatalogue>(*rt->sharded_);
@@ -164,6 +172,7 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
         rt->loop_metrics_.resize(n);
     }
 
+    rt->health_checker_ = std::make_unique<HealthChecker>();
     rt->current_ = rt->build_generation(options, codecs);
     for (auto& ctx : rt->current_->contexts)
         rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
@@ -189,7 +198,11 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
     for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
         auto pool = std::make_unique<UpstreamPool>(options.upstreams[k], n);
         pool->codec = codecs.upstream[k];
+        for (std::size_t e = 0; e < pool->size(); ++e)
+            pool->endpoint(e).health = endpoint_health(pool->name(), pool->endpoint(e).label);
         if (catalogue_) {
+            gen->upstream_metrics.push_back(std::make_unique<UpstreamMetrics>(catalogue_->upstream(pool->name())));
+            pool->metrics = gen->upstream_metrics.back().get();
             for (std::size_t e = 0; e < pool->size(); ++e) {
                 auto& ep = pool->endpoint(e);
                 gen->endpoint_metrics.push_back(
@@ -218,11 +231,40 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
         ctx->loop_balancer = std::make_unique<LoopBalancer>(l.balancer, *loops_);
         if (catalogue_)
             ctx->metrics = catalogue_->listener(
-                l.name, ctx->client_codec ? ctx->client_codec->name() : "",
+                l, ctx->client_codec ? ctx->client_codec->name() : "",
                 ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
         gen->contexts.push_back(std::move(ctx));
     }
     return gen;
+}
+
+std::shared_ptr<EndpointHealth> Runtime::endpoint_health(const std::string& upstream, const std::string& endpoint) {
+    auto& slot = endpoint_health_[{upstream, endpoint}];
+    if (!slot) slot = std::make_shared<EndpointHealth>();
+    return slot;
+}
+
+void Runtime::prune_endpoint_health() {
+    std::erase_if(endpoint_health_, [](const auto& entry) { return entry.second.use_count() == 1; });
+}
+
+void Runtime::start_health_checks() {
+    std::vector<UpstreamPool*> pools;
+    std::vector<UpstreamHealthCollector::Endpoint> listed;
+    for (auto& pool : current_->upstreams) {
+        const bool checked = pool->options().health_check.has_value();
+        for (std::size_t e = 0; e < pool->size(); ++e) {
+            auto& ep = pool->endpoint(e);
+            if (!checked) {
+                ep.health->check_failed.store(false, std::memory_order_relaxed);
+                ep.health->checked = false;
+            }
+            listed.push_back({pool->name(), ep.label, ep.health, checked});
+        }
+        pools.push_back(pool.get());
+    }
+    current_->health_checks = health_checker_->check(pools);
+    if (health_collector_) health_collector_->set(std::move(listed));
 }
 
 void Runtime::apply_loop_settings(const Options& options) {
@@ -286,7 +328,7 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
 }
 
-void Runtime::start(InheritedSockets inherited) {
+void Runtime::start(InheritedSockets inherited, const std::function<void()>& bound) {
     if (started_) return;
     for (auto& l : listeners_) {
         std::vector<int> fds = inherited.take(l->name());
@@ -306,9 +348,11 @@ void Runtime::start(InheritedSockets inherited) {
     }
     for (const auto& name : inherited.names())
         spdlog::warn("no listener is named {}: closing the socket(s) {} passed for it", name, inherited.origin);
+    if (bound) bound();
 
     for (auto& l : listeners_) l->start_accepting();
     loops_->start();
+    start_health_checks();
     started_ = true;
     phase_.store(Phase::serving);
 }
@@ -317,6 +361,8 @@ void Runtime::stop_accepting() {
     if (!started_ || stopped_) return;
     phase_.store(Phase::draining);
     for (auto& l : listeners_) l->stop_accepting();
+    // No new connection will pick an endpoint: checking them serves nobody.
+    current_->health_checks.reset();
 }
 
 admin::HealthReport Runtime::health() const {
@@ -354,6 +400,10 @@ void Runtime::stop() {
         // Give the loops a moment to run the closes before they stop.
         wait_drained(std::chrono::milliseconds(500));
     }
+    // Health checks stop before anything they report to goes.
+    if (current_) current_->health_checks.reset();
+    for (auto& gen : retired_) gen->health_checks.reset();
+    health_checker_.reset();
     // The admin endpoint goes first: its collectors read the loop threads' clocks.
     if (admin_server_) admin_server_->stop();
     if (loops_) {
@@ -386,6 +436,7 @@ void Runtime::hand_over() {
         l->stop_accepting();
     }
     if (admin_server_) admin_server_->stop();
+    current_->health_checks.reset();  // the new process checks from now on
 }
 
 ReloadOutcome Runtime::reload(const Options& next) {
@@ -443,7 +494,8 @@ ReloadOutcome Runtime::reload(const Options& next) {
     }
     if (!out.errors.empty()) return out;  // `opened` closes what it bound
 
-    // Commit. Kept listeners carry their shared connection count into the new contexts.
+    // Commit. Kept listeners carry their shared connection count, rate bucket and per-IP counts
+    // into the new contexts.
     std::vector<std::unique_ptr<Listener>> listeners;
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
         auto& ctx = *gen->contexts[i];
@@ -451,6 +503,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
             for (std::size_t j = 0; j < listeners_.size(); ++j) {
                 if (listeners_[j].get() != kept[i]) continue;
                 ctx.listener_active = current_->contexts[j]->listener_active;
+                ctx.admission = current_->contexts[j]->admission;
                 kept[i]->switch_context(ctx);
                 listeners.push_back(std::move(listeners_[j]));
             }
@@ -471,8 +524,13 @@ ReloadOutcome Runtime::reload(const Options& next) {
     listeners_ = std::move(listeners);
     listener_count_.store(listeners_.size());
     current_->retired_at = std::chrono::steady_clock::now();
+    // The retired pools are checked no more; the new ones are, from now on. Endpoints both
+    // name keep their health (shared state): no endpoint flips to healthy by a reload.
+    current_->health_checks.reset();
     retired_.push_back(std::move(current_));
     current_ = std::move(gen);
+    start_health_checks();
+    prune_endpoint_health();
     apply_loop_settings(current_->options);
     publish_summary();
     out.applied = true;
@@ -516,6 +574,7 @@ void Runtime::reap() {
     std::erase_if(retired_, [&](const std::unique_ptr<Generation>& gen) {
         return std::find(idle.begin(), idle.end(), gen.get()) != idle.end();
     });
+    prune_endpoint_health();
     spdlog::info("reload: {} replaced configuration(s) freed (their last connection closed); {} still draining",
                  idle.size(), retired_.size());
 }

@@ -5,7 +5,9 @@
 // endpoint. Building a generation is a pure function of the Options.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +26,9 @@ namespace switchyard {
 
 class LoopGroup;
 class Listener;
+class HealthChecker;
+class UpstreamHealthCollector;
+struct EndpointHealth;
 class MetricsCatalogue;
 struct Generation;
 struct ListenerContext;
@@ -64,9 +69,11 @@ public:
 
     // Control thread, once. Binds every listener (or adopts the sockets `inherited` holds for
     // its name: systemd socket activation, a binary upgrade) and the admin endpoint, then starts
-    // the loops. Sockets no listener claims are closed with a warning. Throws
-    // std::runtime_error with one line naming what failed.
-    void start(InheritedSockets inherited = {});
+    // the loops. Sockets no listener claims are closed with a warning. `bound`, when given, runs
+    // once every socket is bound and before the loops serve anything (the daemon drops root
+    // there). Throws std::runtime_error with one line naming what failed (what `bound` throws
+    // included).
+    void start(InheritedSockets inherited = {}, const std::function<void()>& bound = {});
 
     // Control thread: every listener's listening sockets by listener name, and the admin
     // endpoint's as admin_socket_name (still owned here), for a binary upgrade to pass on.
@@ -128,6 +135,14 @@ private:
     void on_tick(std::size_t loop, double lag_seconds);
     std::unique_ptr<Generation> build_generation(const Options& options, CodecPlan& codecs);
     void apply_loop_settings(const Options& options);
+    // The health state every generation naming this endpoint of this upstream shares.
+    std::shared_ptr<EndpointHealth> endpoint_health(const std::string& upstream, const std::string& endpoint);
+    // Starts the current generation's health checks and lists its endpoints for /metrics; the
+    // endpoints of upstreams without health_check lose any active verdict an earlier
+    // configuration gave them. Control thread, after the previous generation's checks stopped.
+    void start_health_checks();
+    // Forgets the health of endpoints no generation names any more. Control thread.
+    void prune_endpoint_health();
 
     // The runtime's life as /healthz reports it.
     enum class Phase { starting, serving, draining, stopped };
@@ -143,6 +158,10 @@ private:
     std::unique_ptr<admin::AdminServer> admin_server_;
     std::atomic<Phase> phase_{Phase::starting};
     std::vector<LoopMetrics> loop_metrics_;
+
+    std::unique_ptr<HealthChecker> health_checker_;  // the sy-health thread (control plane)
+    std::shared_ptr<UpstreamHealthCollector> health_collector_;
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<EndpointHealth>> endpoint_health_;
 
     std::unique_ptr<Generation> current_;
     std::vector<std::unique_ptr<Generation>> retired_;

@@ -6,6 +6,7 @@ once every listener is bound), bound addresses from its start-up summary lines.
 import os
 import queue
 import re
+import shutil
 import signal as signals
 import socket
 import subprocess
@@ -125,8 +126,14 @@ class Daemon:
     """One switchyard process with a config written from a YAML string."""
 
     def __init__(self, yaml_text, name="switchyard", extra_args=(), expect_ready=True, env=None, config_path=None,
-                 binary=None):
-        self.dir = tempfile.mkdtemp(prefix="swy-")
+                 binary=None, command_prefix=(), shared_with_other_users=False):
+        """command_prefix: run the daemon through it (setpriv ...). shared_with_other_users: the
+        config, its directory and the notify socket are readable (and writable, for the socket)
+        by every user, for a daemon that drops root (`user:`) and then reloads and notifies."""
+        # pytest's temporary tree is root's alone (0700 on the way down): a daemon that drops root
+        # gets a directory of its own under /tmp, removed when it stops.
+        self.shared_dir = shared_with_other_users
+        self.dir = tempfile.mkdtemp(prefix="swy-", dir="/tmp" if shared_with_other_users else None)
         if config_path:  # the caller has laid the file out (a symlink into a ConfigMap-like tree)
             self.config = config_path
         else:
@@ -137,6 +144,10 @@ class Daemon:
         self.notify_path = os.path.join(self.dir, "notify.sock")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
+        if shared_with_other_users:
+            os.chmod(self.dir, 0o755)
+            os.chmod(self.config, 0o644)
+            os.chmod(self.notify_path, 0o666)
         e = dict(os.environ)
         e["NOTIFY_SOCKET"] = self.notify_path
         if PLUGIN_DIR:
@@ -144,7 +155,8 @@ class Daemon:
         if env:
             e.update(env)
         self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([binary or BIN, "--config", self.config, *extra_args], stdout=self.log_file,
+        self.proc = subprocess.Popen([*command_prefix, binary or BIN, "--config", self.config, *extra_args],
+                                     stdout=self.log_file,
                                      stderr=subprocess.STDOUT, env=e)
         self.addresses = {}
         self.metrics_url = None
@@ -284,6 +296,8 @@ class Daemon:
         self.notify_reader.join(timeout=5)
         self.notify.close()
         self.log_file.close()
+        if self.shared_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
         return self.proc.returncode
 
     def __enter__(self):
@@ -448,6 +462,64 @@ class EchoBackend:
         self.sock.close()
 
 
+def closed_by_peer(sock, timeout=10.0):
+    """True once the peer has closed the connection: an orderly FIN (b"") or a reset (a peer that
+    closes with unread bytes, as a refused client's, resets)."""
+    sock.settimeout(timeout * SLOW)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+class HAProxy:
+    """A real HAProxy (Debian's haproxy) in the foreground with the given configuration
+    sections after a `defaults` block; ready once every port in `ports` accepts connections."""
+
+    def __init__(self, sections, ports):
+        self.dir = tempfile.mkdtemp(prefix="swy-haproxy-")
+        self.config = os.path.join(self.dir, "haproxy.cfg")
+        with open(self.config, "w") as f:
+            f.write("global\n  log stdout format raw local0\n"
+                    "defaults\n  log global\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n"
+                    + sections)
+        self.log_path = os.path.join(self.dir, "haproxy.log")
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.config], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT)
+
+        def accepting(port):
+            if self.proc.poll() is not None:
+                raise AssertionError("haproxy exited:\n" + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        for port in ports:
+            wait_until(lambda: accepting(port), what=f"haproxy accepting on {port}")
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def yaml_quote(s):
     return '"' + s.replace('\\', '\\\\').replace('"', '\\"') + '"'
 
@@ -455,9 +527,10 @@ def yaml_quote(s):
 class RedisServer:
     """A real redis-server on loopback (TCP port and unix socket); ready when it says READY=1."""
 
-    def __init__(self):
+    def __init__(self, port=None):
+        """`port`: a port to reuse (a redis that comes back where it was); default a free one."""
         self.dir = tempfile.mkdtemp(prefix="swy-redis-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.unix_path = os.path.join(self.dir, "redis.sock")
         notify_path = os.path.join(self.dir, "notify.sock")
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -494,3 +567,18 @@ def redis_command(sock, *args):
             raise EOFError("redis connection closed")
         reply += b
     return reply
+
+
+def blackhole():
+    """A listener whose accept queue is full, so SYNs to it are dropped and connects to it hang
+    (the kernel retries them after a second). Returns (listener, fillers): close both after."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(listener.getsockname())
+        fillers.append(f)
+    return listener, fillers

@@ -54,7 +54,8 @@ TEST_CASE("unknown keys at every level, with did-you-mean when close", "[config]
               "3:23: metrics.paht: unknown key (did you mean path?)",
               "6:42: upstreams[0].endpoints[0].wieght: unknown key (did you mean weight?)",
               "7:5: upstreams[0].retries: unknown key (expected one of: name, balancer, connect_timeout, "
-              "connect_attempts, endpoints, codec)",
+              "connect_attempts, endpoints, codec, health_check, max_fails, fail_timeout, when_all_down, "
+              "send_proxy)",
               "14:5: listeners[1].reuse_prot: unknown key (did you mean reuse_port?)",
           });
 }

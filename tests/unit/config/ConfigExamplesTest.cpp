@@ -48,12 +48,29 @@ TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, lin
 TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") {
     const Options o = load_example("reference.yaml");
     CHECK(o.tick == 1s);
-    REQUIRE(o.listeners.size() == 2);
+    REQUIRE(o.listeners.size() == 3);
     CHECK(o.listeners[0].reuse_port);
     CHECK(o.listeners[0].balancer == BalancePolicy::least_connections);
     CHECK(o.listeners[0].frame_timeout == 30s);
-    CHECK(o.listeners[1].protocol == ListenerProtocol::unix_stream);
-    CHECK(o.listeners[1].file_mode == 0660);
+    CHECK(o.listeners[0].access.size() == 4);
+    CHECK(o.listeners[0].access.back().action == AccessAction::deny);
+    CHECK(o.listeners[0].first_byte_timeout == 0s);
+    CHECK(o.listeners[0].proxy_protocol == ProxyProtocolMode::off);
+    CHECK(o.listeners[1].proxy_protocol == ProxyProtocolMode::accept);
+    CHECK(o.listeners[1].trusted_sources.size() == 2);
+    CHECK(o.listeners[1].proxy_protocol_timeout == 5s);
+    CHECK(o.listeners[2].protocol == ListenerProtocol::unix_stream);
+    CHECK(o.listeners[2].file_mode == 0660);
+    CHECK(o.listeners[2].group_gid == 0u);
+    CHECK(o.upstreams[0].send_proxy == SendProxy::off);
+    CHECK_FALSE(o.user_uid);
+    CHECK_FALSE(o.allow_writable_plugins);
+    REQUIRE(o.upstreams.size() == 1);
+    REQUIRE(o.upstreams[0].health_check.has_value());
+    CHECK(o.upstreams[0].health_check->send == "PING\r\n");
+    CHECK(o.upstreams[0].health_check->expect == "+PONG");
+    CHECK(o.upstreams[0].max_fails == 1);
+    CHECK(o.upstreams[0].when_all_down == WhenAllDown::fail_open);
 }
 
 TEST_CASE("codecs.yaml shows line and line-to-length-field codecs", "[config][examples]") {

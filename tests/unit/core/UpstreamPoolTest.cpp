@@ -40,18 +40,76 @@ TEST_CASE("round-robin skips endpoints already tried by this connection") {
     CHECK(first != second);
 }
 
-TEST_CASE("an endpoint that failed is skipped while another is up, and used when it is the only one") {
-    UpstreamPool pool(upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}}), 1);
+TEST_CASE("max_fails failed connects eject an endpoint for fail_timeout; a success ends the count") {
+    auto options = upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}});
+    options.max_fails = 2;
+    UpstreamPool pool(options, 1);
     pool.report_failure(0);
-    for (int i = 0; i < 6; ++i) CHECK(pool.pick(0, 0, 0) == 1);
+    CHECK(pool.usable_count() == 2);  // one failure of two allowed
     pool.report_success(0);
+    pool.report_failure(0);
+    CHECK(pool.usable_count() == 2);  // the success reset the count
+    pool.report_failure(0);
+    CHECK(pool.usable_count() == 1);
+    CHECK(pool.endpoint(0).health->ejections[static_cast<int>(EjectionCause::max_fails)] == 1);
+    for (int i = 0; i < 6; ++i) CHECK(pool.pick(0, 0, 0) == 1);
+    // fail_timeout over (pretend): one connection may try it; a failure ejects it again at once.
+    pool.endpoint(0).health->ejected_until_ns = 1;
+    CHECK(pool.usable_count() == 2);
+    pool.report_failure(0);
+    CHECK(pool.usable_count() == 1);
+    CHECK(pool.endpoint(0).health->ejections[static_cast<int>(EjectionCause::max_fails)] == 2);
+    pool.endpoint(0).health->ejected_until_ns = 1;
+    pool.report_success(0);
+    CHECK(pool.endpoint(0).health->ejected_until_ns == 0);
     std::map<std::size_t, int> count;
     for (int i = 0; i < 6; ++i) count[pool.pick(0, 0, 0)]++;
     CHECK(count[0] == 3);
+}
+
+TEST_CASE("max_fails 0 never ejects") {
+    auto options = upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}});
+    options.max_fails = 0;
+    UpstreamPool pool(options, 1);
+    for (int i = 0; i < 10; ++i) pool.report_failure(0);
+    CHECK(pool.usable_count() == 2);
+}
+
+TEST_CASE("an endpoint failed by health checks gets no new connections") {
+    UpstreamPool pool(upstream(BalancePolicy::least_connections, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}}), 1);
+    pool.endpoint(1).health->check_failed = true;
+    pool.endpoint(1).active = 0;
+    pool.endpoint(0).active = 100;
+    for (int i = 0; i < 4; ++i) CHECK(pool.pick(0, 0, 0) == 0);
+    // A retry goes back to the usable endpoint rather than to the unhealthy one.
+    CHECK(pool.pick(0, 0, std::uint64_t{1} << 0) == 0);
+    pool.endpoint(1).health->check_failed = false;
+    CHECK(pool.pick(0, 0, 0) == 1);
+}
+
+TEST_CASE("with no usable endpoint, when_all_down decides: fail-open balances over all, reject picks none") {
+    auto options = upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}});
+    UpstreamPool open(options, 1);
+    open.report_failure(0);
+    open.report_failure(1);
+    CHECK(open.usable_count() == 0);
+    std::map<std::size_t, int> count;
+    for (int i = 0; i < 4; ++i) count[open.pick(0, 0, 0)]++;
+    CHECK(count == std::map<std::size_t, int>{{0, 2}, {1, 2}});
+    CHECK(open.pick(0, 0, 0b11) != UpstreamPool::kNone);  // every endpoint tried: one again
+
+    options.when_all_down = WhenAllDown::reject;
+    UpstreamPool reject(options, 1);
+    reject.endpoint(0).health->check_failed = true;
+    CHECK(reject.pick(0, 0, 0) == 1);
+    reject.endpoint(1).health->check_failed = true;
+    CHECK(reject.pick(0, 0, 0) == UpstreamPool::kNone);
+    reject.endpoint(0).health->check_failed = false;
+    CHECK(reject.pick(0, 0, 0) == 0);
 
     UpstreamPool single(upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}}), 1);
     single.report_failure(0);
-    CHECK(single.pick(0, 0, 0) == 0);  // better a retry than no attempt at all
+    CHECK(single.pick(0, 0, 0) == 0);  // fail-open: better a retry than no attempt at all
 }
 
 TEST_CASE("source-addr-hash is sticky per client and moves when the endpoint is down") {

@@ -17,11 +17,15 @@ struct ListenerSource {
     SourceMark upstream;            // line 0 when the listener names no upstream
     std::optional<Address> address; // the parsed listen address, when valid
     bool reuse_port = false;
+    bool datagram = false;          // protocol udp: its address space is apart from tcp's
+    SourceMark codec;               // line 0 when the listener has no codec
 };
 
 struct UpstreamSource {
     SourceMark self;
     SourceMark name;
+    SourceMark protocol;                 // line 0 when not given
+    std::vector<SourceMark> endpoints;   // index-aligned with UpstreamOptions::endpoints
 };
 
 // Index-aligned with Options::listeners / Options::upstreams: entry i describes element i.

@@ -50,6 +50,7 @@ void ConfigValidator::check_cross_references(const Options& options, const Confi
     check_unique_names(options, sources, errors);
     check_upstream_references(options, sources, errors);
     check_listen_addresses(options, sources, errors);
+    check_transports(options, sources, errors);
 }
 
 void ConfigValidator::check_unique_names(const Options& options, const ConfigSources& sources,
@@ -107,6 +108,8 @@ void ConfigValidator::check_listen_addresses(const Options& options, const Confi
         for (std::size_t j = 0; j < i; ++j) {
             const ListenerSource& earlier = sources.listeners[j];
             if (!earlier.address) continue;
+            // TCP and UDP ports are separate spaces: DNS and iperf3 listen on both at once.
+            if (earlier.datagram != later.datagram) continue;
             if (!collide(*earlier.address, earlier.reuse_port, *later.address, later.reuse_port)) continue;
             add(errors, later.listen,
                 collision(*earlier.address, *later.address) + " by " + listener_label(options, sources, j));
@@ -116,12 +119,61 @@ void ConfigValidator::check_listen_addresses(const Options& options, const Confi
     if (sources.metrics_address) {
         for (std::size_t j = 0; j < sources.listeners.size(); ++j) {
             const ListenerSource& listener = sources.listeners[j];
+            if (listener.datagram) continue;  // the admin endpoint is tcp
             if (!listener.address || !collide(*listener.address, false, *sources.metrics_address, false)) continue;
             add(errors, sources.metrics_listen,
                 collision(*listener.address, *sources.metrics_address) + " by " +
                     listener_label(options, sources, j));
             break;
         }
+    }
+}
+
+void ConfigValidator::check_transports(const Options& options, const ConfigSources& sources,
+                                       std::vector<ConfigError>& errors) {
+    for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
+        const UpstreamOptions& u = options.upstreams[k];
+        if (u.protocol != UpstreamProtocol::udp) continue;
+        for (std::size_t e = 0; e < u.endpoints.size() && e < sources.upstreams[k].endpoints.size(); ++e)
+            if (u.endpoints[e].address.rfind("unix:", 0) == 0)
+                add(errors, sources.upstreams[k].endpoints[e],
+                    "a unix: endpoint is a stream socket; an upstream with protocol udp needs host:port endpoints");
+    }
+    for (std::size_t i = 0; i < options.listeners.size(); ++i) {
+        const ListenerOptions& l = options.listeners[i];
+        const ListenerSource& source = sources.listeners[i];
+        const bool listener_udp = l.datagram();
+        if (l.upstream.empty()) continue;
+        const UpstreamOptions* u = nullptr;
+        std::size_t k = 0;
+        for (; k < options.upstreams.size(); ++k)
+            if (options.upstreams[k].name == l.upstream) {
+                u = &options.upstreams[k];
+                break;
+            }
+        if (!u) continue;  // reported by check_upstream_references
+        const bool upstream_udp = u->protocol == UpstreamProtocol::listener ? listener_udp
+                                                                            : u->protocol == UpstreamProtocol::udp;
+        if (listener_udp && upstream_udp && u->protocol == UpstreamProtocol::listener) {
+            // The upstream takes the listener's protocol: its unix: endpoints cannot be datagrams.
+            for (std::size_t e = 0; e < u->endpoints.size() && e < sources.upstreams[k].endpoints.size(); ++e)
+                if (u->endpoints[e].address.rfind("unix:", 0) == 0)
+                    add(errors, sources.upstreams[k].endpoints[e],
+                        "upstream '" + u->name + "' serves udp listener '" + l.name +
+                            "', so its endpoints are UDP; a unix: endpoint is a stream socket (to bridge datagrams "
+                            "to it, set protocol: tcp on the upstream and give the listener a codec)");
+        }
+        if (listener_udp == upstream_udp) continue;
+        // A bridge between datagrams and streams: only a codec can say where one datagram's
+        // worth of a stream begins and ends.
+        const SourceMark& where =
+            sources.upstreams[k].protocol.line != 0 ? sources.upstreams[k].protocol : source.upstream;
+        const std::string mix = std::string("listener '") + l.name + "' speaks " + (listener_udp ? "udp" : "tcp") +
+                                " and upstream '" + u->name + "' speaks " + (upstream_udp ? "udp" : "tcp");
+        if (!l.codec) add(errors, where,
+                mix + ": a bridge between datagrams and streams needs a codec on the listener (each frame is "
+                      "one datagram)");
+
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Checks that need the whole file: unique listener and upstream names, listeners naming existing
-// upstreams, no two listeners (or a listener and the metrics exporter) on the same address.
+// upstreams, no two listeners (or a listener and the metrics exporter) on the same address and
+// protocol, and listener/upstream protocol mixes that cannot work.
 // Runs after the section readers, over what they could read, and appends to the same error list.
 #include <vector>
 
@@ -23,6 +24,10 @@ private:
                                           std::vector<ConfigError>& errors);
     static void check_listen_addresses(const Options& options, const ConfigSources& sources,
                                        std::vector<ConfigError>& errors);
+    // What each listener and the upstream it names speak (streams or datagrams), and what a
+    // mix of the two needs.
+    static void check_transports(const Options& options, const ConfigSources& sources,
+                                 std::vector<ConfigError>& errors);
 };
 
 }  // namespace switchyard

@@ -15,13 +15,23 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 24> kListenerKeys = {
-    "name",         "protocol",        "listen", "reuse_port", "balancer",    "upstream",        "handler",
-    "idle_timeout", "max_connections", "mode",   "backlog",    "buffer_size", "max_buffer_size", "codec",
+constexpr std::array<std::string_view, 28> kListenerKeys = {
+    "name",         "protocol",        "listen",       "reuse_port", "balancer",    "upstream",
+    "handler",      "idle_timeout",    "max_connections", "mode",    "backlog",     "buffer_size",
+    "max_buffer_size", "codec",        "max_sessions", "responses",  "max_datagram", "receive_buffer",
     "frame_timeout", "max_connections_per_ip", "rate_limit", "first_byte_timeout", "access",
     "proxy_protocol", "trusted_sources", "proxy_protocol_timeout", "owner", "group"};
 constexpr std::array<std::string_view, 2> kProxyProtocolModes = {"off", "accept"};
-constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "unix"};
+constexpr std::array<std::string_view, 3> kProtocols = {"tcp", "unix", "udp"};
+constexpr std::array<ListenerProtocol, 3> kProtocolValues = {ListenerProtocol::tcp, ListenerProtocol::unix_stream,
+                                                             ListenerProtocol::udp};
+// The largest UDP payload over IPv4 (65,535 - 20 IP - 8 UDP header bytes).
+constexpr std::uint64_t kLargestDatagram = 65507;
+// Who may connect, how fast, and the PROXY protocol are decided on a stream listener's accept
+// path; a udp listener has none of it.
+constexpr std::array<std::string_view, 7> kAdmissionKeys = {
+    "max_connections_per_ip", "rate_limit", "first_byte_timeout", "access", "proxy_protocol", "trusted_sources",
+    "proxy_protocol_timeout"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 constexpr std::array<std::string_view, 1> kHandlers = {"echo"};
 
@@ -109,23 +119,44 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
     bool protocol_known = true;
     if (auto f = map.field("protocol")) {
         if (auto i = reader.choice(*f, kProtocols))
-            listener.protocol = *i == 0 ? ListenerProtocol::tcp : ListenerProtocol::unix_stream;
+            listener.protocol = kProtocolValues[*i];
         else
             protocol_known = false;
     }
     const bool is_unix = listener.protocol == ListenerProtocol::unix_stream;
+    const bool is_udp = listener.protocol == ListenerProtocol::udp;
+    // Keys of the other kind of listener are errors, not silently ignored.
+    auto stream_only = [&](std::string_view key, const char* instead) {
+        auto f = map.field(key);
+        if (f && is_udp && protocol_known) {
+            reader.error(YamlReader::key_mark(*f), std::string(key) + " applies to stream listeners (tcp, unix) only, not protocol udp" + instead);
+            return std::optional<YamlField>();
+        }
+        return f;
+    };
+    auto datagram_only = [&](std::string_view key) {
+        auto f = map.field(key);
+        if (f && !is_udp && protocol_known) {
+            reader.error(YamlReader::key_mark(*f), std::string(key) + " applies to udp listeners only (this listener is " +
+                                                       (is_unix ? "unix" : "tcp") + ")");
+            return std::optional<YamlField>();
+        }
+        return f;
+    };
     if (auto f = map.required("listen"); f && protocol_known) read_listen(reader, *f, listener, source);
 
     if (auto f = map.field("reuse_port")) {
         if (is_unix && protocol_known)
-            reader.error(YamlReader::key_mark(*f), "reuse_port applies to tcp listeners only, not protocol unix");
+            reader.error(YamlReader::key_mark(*f), "reuse_port applies to tcp and udp listeners only, not protocol unix");
         else if (auto b = reader.boolean(*f))
             listener.reuse_port = *b;
     }
     source.reuse_port = listener.reuse_port;
+    source.datagram = is_udp;
     if (auto f = map.field("mode")) {
         if (!is_unix && protocol_known)
-            reader.error(YamlReader::key_mark(*f), "mode applies to unix listeners only (this listener is tcp)");
+            reader.error(YamlReader::key_mark(*f), std::string("mode applies to unix listeners only (this listener is ") +
+                                                       (is_udp ? "udp" : "tcp") + ")");
         else if (auto m = reader.file_mode(*f))
             listener.file_mode = *m;
     }
@@ -164,20 +195,35 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
     if (handler)
         if (auto i = reader.choice(*handler, kHandlers)) listener.handler = Handler::echo;
 
+    if (is_udp) listener.idle_timeout = kDefaultDatagramIdleTimeout;
     if (auto f = map.field("idle_timeout"))
         if (auto d = reader.duration(*f, Duration{0}, Duration::max())) listener.idle_timeout = *d;
-    if (auto f = map.field("max_connections"))
+    if (auto f = stream_only("max_connections", " (a udp listener limits its sessions with max_sessions)"))
         if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
             listener.max_connections = static_cast<std::uint32_t>(*n);
-    read_admission(reader, map, listener, is_unix && protocol_known);
-    if (auto f = map.field("backlog"))
+    if (is_udp && protocol_known) {
+        for (std::string_view key : kAdmissionKeys) stream_only(key, "");
+    } else {
+        read_admission(reader, map, listener, is_unix && protocol_known);
+    }
+    if (auto f = stream_only("backlog", ""))
         if (auto n = reader.unsigned_integer(*f, 1, kMaxBacklog)) listener.backlog = static_cast<std::uint32_t>(*n);
-    if (auto f = map.field("buffer_size"))
+    if (auto f = stream_only("buffer_size", " (a udp listener sizes its buffers with max_datagram)"))
         if (auto n = reader.size(*f, kMinBufferSize, kMaxBufferSize)) listener.buffer_size = *n;
+    if (auto f = datagram_only("max_sessions"))
+        if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
+            listener.max_sessions = static_cast<std::uint32_t>(*n);
+    if (auto f = datagram_only("responses"))
+        if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
+            listener.responses = static_cast<std::uint32_t>(*n);
+    if (auto f = datagram_only("max_datagram"))
+        if (auto n = reader.size(*f, 1, kLargestDatagram)) listener.max_datagram = static_cast<std::uint32_t>(*n);
+    if (auto f = datagram_only("receive_buffer"))
+        if (auto n = reader.size(*f, 0, 1024ull * 1024 * 1024)) listener.receive_buffer = *n;
     // An explicit max below buffer_size is a contradiction; the default max just follows a
     // larger buffer_size.
     bool max_given = false;
-    if (auto f = map.field("max_buffer_size")) {
+    if (auto f = stream_only("max_buffer_size", "")) {
         if (auto n = reader.size(*f, kMinBufferSize, kMaxBufferSize)) {
             max_given = true;
             listener.max_buffer_size = *n;
@@ -189,8 +235,11 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
     }
     if (!max_given) listener.max_buffer_size = std::max(listener.max_buffer_size, listener.buffer_size);
     const auto codec = map.field("codec");
-    if (codec) listener.codec = read_codec(reader, *codec);
-    if (auto f = map.field("frame_timeout")) {
+    if (codec) {
+        source.codec = YamlReader::key_mark(*codec);
+        listener.codec = read_codec(reader, *codec);
+    }
+    if (auto f = stream_only("frame_timeout", " (a datagram is a whole frame or none)")) {
         if (!codec)
             reader.error(YamlReader::key_mark(*f), "frame_timeout applies to listeners with a codec (this one relays "
                                                    "raw bytes)");

@@ -10,14 +10,14 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 11> kUpstreamKeys = {
-    "name",         "balancer",  "connect_timeout", "connect_attempts", "endpoints",
-    "codec",        "health_check", "max_fails",    "fail_timeout",     "when_all_down",
-    "send_proxy"};
+constexpr std::array<std::string_view, 12> kUpstreamKeys = {
+    "name",         "protocol",  "balancer",        "connect_timeout", "connect_attempts", "endpoints",
+    "codec",        "health_check", "max_fails",    "fail_timeout",    "when_all_down",    "send_proxy"};
 constexpr std::array<std::string_view, 3> kSendProxy = {"off", "v1", "v2"};
 constexpr std::array<std::string_view, 6> kHealthCheckKeys = {"interval",  "timeout", "healthy_threshold",
                                                               "unhealthy_threshold", "send", "expect"};
 constexpr std::array<std::string_view, 2> kWhenAllDown = {"fail-open", "reject"};
+constexpr std::array<std::string_view, 2> kProtocols = {"tcp", "udp"};
 constexpr std::array<std::string_view, 2> kEndpointKeys = {"address", "weight"};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 
@@ -113,6 +113,12 @@ void read_upstream(YamlReader& reader, const YamlField& field, Options& options,
     source.self = map.mark();
 
     map.read_name(upstream.name, source.name);
+    if (auto f = map.field("protocol")) {
+        if (auto i = reader.choice(*f, kProtocols)) {
+            upstream.protocol = *i == 0 ? UpstreamProtocol::tcp : UpstreamProtocol::udp;
+            source.protocol = YamlReader::value_mark(*f);
+        }
+    }
     if (auto f = map.field("balancer"))
         if (auto i = reader.choice(*f, kBalancers)) upstream.balancer = *parse_balance_policy(kBalancers[*i]);
     if (auto f = map.field("connect_timeout"))
@@ -126,7 +132,10 @@ void read_upstream(YamlReader& reader, const YamlField& field, Options& options,
             std::size_t i = 0;
             for (auto it = f->value.begin(); it != f->value.end(); ++it, ++i) {
                 YamlField element{YAML::Node(), *it, f->path + "[" + std::to_string(i) + "]"};
-                if (auto endpoint = read_endpoint(reader, element)) upstream.endpoints.push_back(*endpoint);
+                if (auto endpoint = read_endpoint(reader, element)) {
+                    upstream.endpoints.push_back(*endpoint);
+                    source.endpoints.push_back(YamlReader::mark_of(*it, element.path));
+                }
             }
         }
     }

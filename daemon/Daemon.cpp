@@ -39,7 +39,21 @@ void print_errors(const std::string& file, const std::vector<ConfigError>& error
     std::cerr << file << ": " << errors.size() << " error" << (errors.size() == 1 ? "" : "s") << "\n";
 }
 
-const char* protocol_name(ListenerProtocol p) { return p == ListenerProtocol::unix_stream ? "unix" : "tcp"; }
+const char* protocol_name(ListenerProtocol p) {
+    switch (p) {
+        case ListenerProtocol::unix_stream: return "unix";
+        case ListenerProtocol::udp: return "udp";
+        default: return "tcp";
+    }
+}
+
+// The listener's limits as its protocol has them.
+std::string limits_text(const ListenerOptions& l) {
+    if (!l.datagram()) return "max_connections " + std::to_string(l.max_connections);
+    return "max_sessions " + std::to_string(l.max_sessions) + ", responses " +
+           (l.responses ? std::to_string(*l.responses) : std::string("unlimited")) + ", max_datagram " +
+           std::to_string(l.max_datagram);
+}
 
 // 127.0.0.0/8, ::1 and localhost: reachable from this host only.
 bool is_loopback_listen(const std::string& listen) {
@@ -101,9 +115,9 @@ void log_summary(const Runtime& rt) {
         const auto& l = o.listeners[i];
         std::string target = l.handler == Handler::echo ? "handler echo" : "upstream " + l.upstream;
         spdlog::info("listener {} ({}) listening on {} -> {}; loop balancer {}, reuse_port {}, idle_timeout {} ms, "
-                     "max_connections {}{}",
+                     "{}{}",
                      l.name, protocol_name(l.protocol), bound[i].second, target, to_string(l.balancer),
-                     l.reuse_port ? "on" : "off", l.idle_timeout.count(), l.max_connections,
+                     l.reuse_port ? "on" : "off", l.idle_timeout.count(), limits_text(l),
                      l.codec ? ", codec " + l.codec->plugin + ", frame_timeout " +
                                    std::to_string(l.frame_timeout.count()) + " ms"
                              : "");

@@ -174,6 +174,7 @@ Codec::Codec(Passkey, std::shared_ptr<const CodecLibrary> library, swy_codec_ins
              std::map<std::string, std::string> effective_options)
     : decode_(library->descriptor().decode),
       encode_(library->descriptor().encode),
+      decode_end_(library->descriptor().decode_end),
       instance_(instance),
       library_(std::move(library)),
       effective_options_(std::move(effective_options)) {
@@ -200,6 +201,11 @@ bool Codec::same_framing(const Codec& other) const {
 DecodedFrame Codec::broken_frame(char* reason, std::size_t reason_cap) {
     write_reason(reason, reason_cap,
                  "codec plugin bug: frame bounds lie outside the data it was given");
+    return DecodedFrame{DecodeStatus::malformed, 0, 0, 0};
+}
+
+DecodedFrame Codec::datagram_cut_short(char* reason, std::size_t reason_cap) {
+    write_reason(reason, reason_cap, "datagram ends inside a frame");
     return DecodedFrame{DecodeStatus::malformed, 0, 0, 0};
 }
 

@@ -66,6 +66,26 @@ class Codec {
         return rejected(s, reason, reason_cap);
     }
 
+    // The end of a datagram: `len` (>= 1) bytes left for which decode() said need_more, and no
+    // more will come. A frame (a last line without its newline) when the plugin's ABI 1.1
+    // decode_end says so; malformed when it does not, or has no decode_end. Any thread, concurrently.
+    DecodedFrame decode_end(const std::uint8_t* data, std::size_t len, std::uint64_t* stream_state,
+                            char* reason, std::size_t reason_cap) const {
+        if (reason != nullptr && reason_cap > 0) reason[0] = '\0';
+        else reason_cap = 0;
+        if (decode_end_ == nullptr) return datagram_cut_short(reason, reason_cap);
+        swy_frame f{0, 0, 0};
+        const swy_decode_status s = decode_end_(instance_, data, len, stream_state, &f, reason, reason_cap);
+        if (s == SWY_DECODE_FRAME) {
+            if (f.consumed != len || f.payload_offset > f.consumed ||
+                f.payload_length > f.consumed - f.payload_offset)
+                return broken_frame(reason, reason_cap);
+            return DecodedFrame{DecodeStatus::frame, f.consumed, f.payload_offset, f.payload_length};
+        }
+        if (s == SWY_DECODE_NEED_MORE) return datagram_cut_short(reason, reason_cap);
+        return rejected(s, reason, reason_cap);
+    }
+
     // Writes the header and trailer for a payload of payload_len bytes into caller buffers of at
     // least max_header() / max_trailer() bytes. Returns false with reason when this payload cannot
     // be encoded (too large for the length field, codec cannot encode, ...).
@@ -101,6 +121,7 @@ class Codec {
 
    private:
     static DecodedFrame broken_frame(char* reason, std::size_t reason_cap);
+    static DecodedFrame datagram_cut_short(char* reason, std::size_t reason_cap);
     static DecodedFrame rejected(swy_decode_status status, char* reason, std::size_t reason_cap);
     static bool cannot_encode(char* reason, std::size_t reason_cap);
     static bool encode_failed(char* reason, std::size_t reason_cap);
@@ -110,6 +131,7 @@ class Codec {
     // Hot fields first.
     swy_codec_decode_fn decode_;
     swy_codec_encode_fn encode_;
+    swy_codec_decode_fn decode_end_;  // null: plugin built for ABI 1.0, or frames no datagram end
     const swy_codec_instance* instance_;
     std::size_t max_header_;
     std::size_t max_trailer_;

@@ -64,9 +64,14 @@ struct HealthCheckOptions {
 enum class WhenAllDown { fail_open, reject };
 
 constexpr const char* to_string(WhenAllDown w) { return w == WhenAllDown::reject ? "reject" : "fail-open"; }
+// What an upstream's endpoints speak. `listener` (the default): whatever the listener using the
+// upstream speaks (a udp listener's endpoints are UDP, a tcp or unix listener's are streams).
+// An explicit value that differs from the listener's is a bridge between datagrams and streams.
+enum class UpstreamProtocol { listener, tcp, udp };
 
 struct UpstreamOptions {
     std::string name;
+    UpstreamProtocol protocol = UpstreamProtocol::listener;
     BalancePolicy balancer = BalancePolicy::round_robin;
     Duration connect_timeout{3000};
     std::uint32_t connect_attempts = 3;
@@ -81,7 +86,7 @@ struct UpstreamOptions {
     WhenAllDown when_all_down = WhenAllDown::fail_open;
 };
 
-enum class ListenerProtocol { tcp, unix_stream };
+enum class ListenerProtocol { tcp, unix_stream, udp };
 enum class Handler { none, echo };
 
 // One access rule: clients whose address lies in `source` are allowed or denied. A listener's
@@ -141,7 +146,25 @@ struct ListenerOptions {
     // buffer_size): bulk transfers take 4x fewer syscalls per byte, small messages stay small.
     std::uint64_t max_buffer_size = 64 * 1024;
     std::optional<CodecOptions> codec;
+    // udp only. Sessions (client addresses) open at once; a datagram that would open one more is
+    // dropped and counted. 0 = unlimited.
+    std::uint32_t max_sessions = 0;
+    // udp only. Replies after which a session ends (nginx's proxy_responses); 0 = the session
+    // ends once the client's datagram is sent; unset = unlimited.
+    std::optional<std::uint32_t> responses;
+    // udp only. Largest datagram payload relayed, in bytes; anything larger is dropped and
+    // counted, never passed on truncated. The default is the largest UDP payload over IPv4.
+    std::uint32_t max_datagram = 65507;
+    // udp only. SO_RCVBUF asked for each listener socket, in bytes (the kernel caps it at
+    // net.core.rmem_max); the queue that absorbs bursts while a loop is busy. 0 = the kernel's default.
+    std::uint64_t receive_buffer = 4 * 1024 * 1024;
+
+    bool datagram() const { return protocol == ListenerProtocol::udp; }
 };
+
+// The default idle_timeout of a udp listener (a stream listener's is 0 = none): a datagram
+// session has no end of its own.
+inline constexpr Duration kDefaultDatagramIdleTimeout{60000};
 
 struct MetricsOptions {
     std::string listen;          // empty = exporter disabled

@@ -131,15 +131,19 @@ void Admission::on_accepted(EventLoop& loop, LoopGroup& loops, ListenerContext& 
     serve(loop, loops, ctx, fd, peer);
 }
 
+void start_stream_session(EventLoop& loop, ListenerContext& ctx, int fd, const PeerAddress& client) {
+    Session::start(loop, ctx, fd, client);
+}
+
 void Admission::serve(EventLoop& loop, LoopGroup& loops, ListenerContext& ctx, int fd, const PeerAddress& client) {
     EventLoop& target = loops.at(ctx.loop_balancer->pick(client.ip_hash()));
     target.add_load(1);
     if (&target == &loop) {
-        Session::start(target, ctx, fd, client);
+        ctx.start_session(target, ctx, fd, client);
         return;
     }
     ListenerContext* c = &ctx;
-    auto hand_over = [&target, c, fd, client] { Session::start(target, *c, fd, client); };
+    auto hand_over = [&target, c, fd, client] { c->start_session(target, *c, fd, client); };
     static_assert(sizeof hand_over <= LoopTask::kInline, "a hand-over must not allocate");
     target.post(std::move(hand_over));
 }

@@ -64,6 +64,8 @@ public:
     const std::string& bound_address() const { return bound_address_; }
     // Control thread (a reload renames it).
     const std::string& name() const { return name_; }
+    // Control thread: the context new connections get now.
+    ListenerContext& context() const { return *ctx_; }
 
 private:
     struct Acceptor;

@@ -158,7 +158,13 @@ void PendingConnection::hand_over() {
         auto start_session = [&target](PendingConnection& p) {
             const int fd = p.fd_;
             p.fd_ = -1;
-            Session::start(target, p.ctx_, fd, p.client_, p.destination_);
+            // A relayed session also takes the destination a PROXY header named (for send_proxy);
+            // other kinds (the stream-to-UDP bridge) start through the context's starter.
+            if (p.ctx_.start_session == &start_stream_session) {
+                Session::start(target, p.ctx_, fd, p.client_, p.destination_);
+            } else {
+                p.ctx_.start_session(target, p.ctx_, fd, p.client_);
+            }
         };
         if (&target == &loop_) {
             start_session(*self);

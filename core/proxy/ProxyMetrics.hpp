@@ -61,6 +61,9 @@ struct EndpointMetrics {
     metrics::Histogram* connect_duration = nullptr;
     metrics::Counter* bytes_sent = nullptr;      // to the endpoint
     metrics::Counter* bytes_received = nullptr;  // from the endpoint
+    // Set only for endpoints that a udp listener's sessions reach.
+    metrics::Counter* datagrams_sent = nullptr;      // to the endpoint
+    metrics::Counter* datagrams_received = nullptr;  // from the endpoint
 };
 
 // One per upstream (all its generations share the children).

@@ -55,6 +55,23 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
                                     "New connections that found no healthy endpoint of the upstream, by what "
                                     "when_all_down did with them (reject, fail-open).",
                                     {"upstream", "when_all_down"});
+    udp_sessions_active_ = &r.gauge("switchyard_udp_sessions_active",
+                                    "UDP sessions (client addresses) currently open on the listener.", {"listener"});
+    udp_sessions_total_ = &r.counter("switchyard_udp_sessions_total", "UDP sessions opened by the listener.",
+                                     {"listener"});
+    udp_datagrams_received_ = &r.counter("switchyard_udp_datagrams_received_total",
+                                         "Datagrams received from clients (oversize ones excluded).", {"listener"});
+    udp_datagrams_sent_ = &r.counter("switchyard_udp_datagrams_sent_total", "Datagrams sent to clients.",
+                                     {"listener"});
+    udp_datagrams_dropped_ = &r.counter(
+        "switchyard_udp_datagrams_dropped_total",
+        "Datagrams not relayed, by reason (max_sessions, oversize, upstream_refused, send_buffer_full, send_error, "
+        "handoff_full, codec_error, stream_down).",
+        {"listener", "reason"});
+    upstream_datagrams_sent_ = &r.counter("switchyard_upstream_datagrams_sent_total",
+                                          "Datagrams sent to the endpoint.", {"upstream", "endpoint"});
+    upstream_datagrams_received_ = &r.counter("switchyard_upstream_datagrams_received_total",
+                                              "Datagrams received from the endpoint.", {"upstream", "endpoint"});
     loop_ticks_ = &r.counter("switchyard_loop_ticks_total", "Ticks run by the event loop.", {"loop"});
     loop_lag_ = &r.histogram("switchyard_loop_lag_seconds",
                              "How late each tick fired: the measure of a saturated loop.", {"loop"},
@@ -123,6 +140,22 @@ UpstreamMetrics MetricsCatalogue::upstream(const std::string& name) {
     m.all_down[0] = &upstream_all_down_->with({name, to_string(WhenAllDown::fail_open)});
     m.all_down[1] = &upstream_all_down_->with({name, to_string(WhenAllDown::reject)});
     return m;
+}
+
+DatagramListenerMetrics MetricsCatalogue::datagram_listener(const std::string& name) {
+    DatagramListenerMetrics m;
+    m.sessions_active = &udp_sessions_active_->with({name});
+    m.sessions_total = &udp_sessions_total_->with({name});
+    m.datagrams_received = &udp_datagrams_received_->with({name});
+    m.datagrams_sent = &udp_datagrams_sent_->with({name});
+    for (int r = 0; r < static_cast<int>(DatagramDropReason::count); ++r)
+        m.dropped[r] = &udp_datagrams_dropped_->with({name, to_string(static_cast<DatagramDropReason>(r))});
+    return m;
+}
+
+void MetricsCatalogue::endpoint_datagrams(EndpointMetrics& m, const std::string& upstream, const std::string& endpoint) {
+    m.datagrams_sent = &upstream_datagrams_sent_->with({upstream, endpoint});
+    m.datagrams_received = &upstream_datagrams_received_->with({upstream, endpoint});
 }
 
 LoopMetrics MetricsCatalogue::loop(std::size_t index) {

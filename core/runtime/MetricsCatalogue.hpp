@@ -7,6 +7,7 @@
 
 #include "core/options/Options.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
+#include "core/proxy/datagram/DatagramMetrics.hpp"
 
 namespace switchyard::metrics {
 class ShardedMetrics;
@@ -37,6 +38,10 @@ public:
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
     UpstreamMetrics upstream(const std::string& name);
+    // Control thread: children for a udp listener, and the datagram counters of an endpoint a
+    // udp listener reaches (filled into `m`).
+    DatagramListenerMetrics datagram_listener(const std::string& name);
+    void endpoint_datagrams(EndpointMetrics& m, const std::string& upstream, const std::string& endpoint);
     LoopMetrics loop(std::size_t index);
 
 private:
@@ -57,6 +62,13 @@ private:
     metrics::HistogramFamily* upstream_connect_duration_;
     metrics::CounterFamily* upstream_bytes_sent_;
     metrics::CounterFamily* upstream_bytes_received_;
+    metrics::GaugeFamily* udp_sessions_active_;
+    metrics::CounterFamily* udp_sessions_total_;
+    metrics::CounterFamily* udp_datagrams_received_;
+    metrics::CounterFamily* udp_datagrams_sent_;
+    metrics::CounterFamily* udp_datagrams_dropped_;
+    metrics::CounterFamily* upstream_datagrams_sent_;
+    metrics::CounterFamily* upstream_datagrams_received_;
     metrics::CounterFamily* loop_ticks_;
     metrics::HistogramFamily* loop_lag_;
     metrics::GaugeFamily* loop_active_;

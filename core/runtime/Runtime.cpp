@@ -26,6 +26,8 @@
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
 #include "core/runtime/Generation.hpp"
+#include "core/proxy/datagram/DatagramListener.hpp"
+#include "core/proxy/datagram/StreamToDatagramSession.hpp"
 #include "core/runtime/LoopCollector.hpp"
 #include "core/runtime/MetricsCatalogue.hpp"
 #include "core/runtime/ReloadMetrics.hpp"
@@ -174,9 +176,17 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
 
     rt->health_checker_ = std::make_unique<HealthChecker>();
     rt->current_ = rt->build_generation(options, codecs);
-    for (auto& ctx : rt->current_->contexts)
-        rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
-    rt->listener_count_.store(rt->listeners_.size());
+    for (auto& ctx : rt->current_->contexts) {
+        if (ctx->options.datagram()) {
+            rt->datagram_listeners_.push_back(std::make_unique<DatagramListener>(*ctx, *rt->loops_));
+            // udp listeners keep the context they started with until a restart: this
+            // generation stays while they run, whatever reloads come.
+            rt->current_->pinned = true;
+        } else {
+            rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
+        }
+    }
+    rt->listener_count_.store(rt->listeners_.size() + rt->datagram_listeners_.size());
     rt->publish_summary();
 
     Runtime* self = rt.get();
@@ -233,6 +243,17 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
             ctx->metrics = catalogue_->listener(
                 l, ctx->client_codec ? ctx->client_codec->name() : "",
                 ctx->upstream_codec && l.handler == Handler::none ? ctx->upstream_codec->name() : "");
+        // A stream listener whose upstream speaks UDP bridges: each frame is one datagram.
+        const bool bridged =
+            !l.datagram() && ctx->upstream && ctx->upstream->options().protocol == UpstreamProtocol::udp;
+        if (bridged) ctx->start_session = &StreamToDatagramSession::start;
+        if ((l.datagram() || bridged) && catalogue_) {
+            ctx->datagram_metrics = catalogue_->datagram_listener(l.name);
+            for (std::size_t e = 0; ctx->upstream && e < ctx->upstream->size(); ++e) {
+                auto& ep = ctx->upstream->endpoint(e);
+                if (ep.metrics) catalogue_->endpoint_datagrams(*ep.metrics, ctx->upstream->name(), ep.label);
+            }
+        }
         gen->contexts.push_back(std::move(ctx));
     }
     return gen;
@@ -330,6 +351,8 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
 
 void Runtime::start(InheritedSockets inherited, const std::function<void()>& bound) {
     if (started_) return;
+    // udp listeners bind their own sockets (socket activation passes stream sockets only).
+    for (auto& l : datagram_listeners_) l->open();
     for (auto& l : listeners_) {
         std::vector<int> fds = inherited.take(l->name());
         if (fds.empty()) {
@@ -351,6 +374,7 @@ void Runtime::start(InheritedSockets inherited, const std::function<void()>& bou
     if (bound) bound();
 
     for (auto& l : listeners_) l->start_accepting();
+    for (auto& l : datagram_listeners_) l->start_accepting();
     loops_->start();
     start_health_checks();
     started_ = true;
@@ -363,6 +387,7 @@ void Runtime::stop_accepting() {
     for (auto& l : listeners_) l->stop_accepting();
     // No new connection will pick an endpoint: checking them serves nobody.
     current_->health_checks.reset();
+    for (auto& l : datagram_listeners_) l->stop_accepting();
 }
 
 admin::HealthReport Runtime::health() const {
@@ -412,6 +437,7 @@ void Runtime::stop() {
     }
     listeners_.clear();
     stopped_listeners_.clear();
+    datagram_listeners_.clear();  // ends udp sessions still open (the loops have stopped)
     // Destroying the loops destroys handlers still queued, and with them the last sessions,
     // while the listener contexts those sessions point at are still alive.
     loops_.reset();
@@ -450,6 +476,26 @@ ReloadOutcome Runtime::reload(const Options& next) {
         out.warnings.push_back(fmt::format("metrics: listen {} path {} needs a restart; still serving on {}{}",
                                            next.metrics.listen.empty() ? "\"\"" : next.metrics.listen,
                                            next.metrics.path, now.metrics.listen, now.metrics.path));
+    // udp listeners keep the configuration they started with until a restart.
+    for (const auto& l : next.listeners) {
+        if (!l.datagram()) continue;
+        auto running = std::find_if(datagram_listeners_.begin(), datagram_listeners_.end(),
+                                    [&](const auto& d) { return d->name() == l.name; });
+        const ListenerOptions* before = nullptr;
+        for (const auto& o : now.listeners)
+            if (o.name == l.name && o.datagram()) before = &o;
+        if (running == datagram_listeners_.end() || !before || before->listen != l.listen ||
+            before->upstream != l.upstream || before->reuse_port != l.reuse_port || !(before->codec == l.codec) ||
+            before->idle_timeout != l.idle_timeout || before->max_sessions != l.max_sessions ||
+            before->responses != l.responses)
+            out.warnings.push_back("udp listener " + l.name + ": udp listeners change on a restart only; it runs "
+                                   "as it started");
+    }
+    for (const auto& d : datagram_listeners_)
+        if (std::none_of(next.listeners.begin(), next.listeners.end(),
+                         [&](const ListenerOptions& l) { return l.datagram() && l.name == d->name(); }))
+            out.warnings.push_back("udp listener " + d->name() + ": removing a udp listener needs a restart; it "
+                                   "goes on serving");
     CodecPlan codecs = open_codecs(next, &out.errors);
     if (!out.errors.empty()) return out;
     std::unique_ptr<Generation> gen;
@@ -467,7 +513,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
     auto match = [&](bool by_name) {
         for (std::size_t i = 0; i < next.listeners.size(); ++i) {
             const auto& l = next.listeners[i];
-            if (kept[i]) continue;
+            if (kept[i] || l.datagram()) continue;
             if (!by_name && l.protocol != ListenerProtocol::unix_stream && l.listen.ends_with(":0")) continue;
             for (std::size_t j = 0; j < listeners_.size(); ++j) {
                 if (taken[j] || !listeners_[j]->can_keep_sockets(l)) continue;
@@ -484,7 +530,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
     // Bind the new listeners first: if one fails, nothing has changed yet.
     std::vector<std::unique_ptr<Listener>> opened(next.listeners.size());
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
-        if (kept[i]) continue;
+        if (kept[i] || next.listeners[i].datagram()) continue;
         opened[i] = std::make_unique<Listener>(*gen->contexts[i], *loops_);
         try {
             opened[i]->open();
@@ -499,11 +545,12 @@ ReloadOutcome Runtime::reload(const Options& next) {
     std::vector<std::unique_ptr<Listener>> listeners;
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
         auto& ctx = *gen->contexts[i];
+        if (next.listeners[i].datagram()) continue;
         if (kept[i]) {
             for (std::size_t j = 0; j < listeners_.size(); ++j) {
                 if (listeners_[j].get() != kept[i]) continue;
-                ctx.listener_active = current_->contexts[j]->listener_active;
-                ctx.admission = current_->contexts[j]->admission;
+                ctx.listener_active = kept[i]->context().listener_active;
+                ctx.admission = kept[i]->context().admission;
                 kept[i]->switch_context(ctx);
                 listeners.push_back(std::move(listeners_[j]));
             }
@@ -517,12 +564,12 @@ ReloadOutcome Runtime::reload(const Options& next) {
     for (std::size_t j = 0; j < listeners_.size(); ++j) {
         if (taken[j]) continue;
         listeners_[j]->stop_accepting();
-        current_->removed.push_back(current_->contexts[j].get());
+        current_->removed.push_back(&listeners_[j]->context());
         stopped_listeners_.push_back(std::move(listeners_[j]));
         ++out.listeners_removed;
     }
     listeners_ = std::move(listeners);
-    listener_count_.store(listeners_.size());
+    listener_count_.store(listeners_.size() + datagram_listeners_.size());
     current_->retired_at = std::chrono::steady_clock::now();
     // The retired pools are checked no more; the new ones are, from now on. Endpoints both
     // name keep their health (shared state): no endpoint flips to healthy by a reload.
@@ -550,7 +597,7 @@ void Runtime::reap() {
     const auto drain = current_->options.shutdown_timeout;
     bool any_idle = false;
     for (auto& gen : retired_) {
-        if (gen->open_sessions() == 0) {
+        if (gen->open_sessions() == 0 && !gen->pinned) {
             any_idle = true;
         } else if (!gen->removed.empty() && !gen->removed_closed && now - gen->retired_at >= drain) {
             gen->removed_closed = true;
@@ -569,7 +616,7 @@ void Runtime::reap() {
     // before the barrier are freed: one whose last session closes during it waits for the next.
     std::vector<Generation*> idle;
     for (auto& gen : retired_)
-        if (gen->open_sessions() == 0) idle.push_back(gen.get());
+        if (gen->open_sessions() == 0 && !gen->pinned) idle.push_back(gen.get());
     on_every_loop(*loops_, [](EventLoop&) {});
     std::erase_if(retired_, [&](const std::unique_ptr<Generation>& gen) {
         return std::find(idle.begin(), idle.end(), gen.get()) != idle.end();
@@ -592,7 +639,16 @@ std::size_t Runtime::loop_count() const { return loop_metrics_.size(); }
 
 std::vector<std::pair<std::string, std::string>> Runtime::listener_addresses() const {
     std::vector<std::pair<std::string, std::string>> out;
-    for (auto& l : listeners_) out.emplace_back(l->name(), l->bound_address());
+    // Config order; a udp listener is the one that started with its name (see reload).
+    for (const auto& l : options().listeners) {
+        if (l.datagram()) {
+            for (const auto& d : datagram_listeners_)
+                if (d->name() == l.name) out.emplace_back(d->name(), d->bound_address());
+        } else {
+            for (const auto& s : listeners_)
+                if (s->name() == l.name) out.emplace_back(s->name(), s->bound_address());
+        }
+    }
     return out;
 }
 

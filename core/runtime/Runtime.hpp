@@ -29,6 +29,7 @@ class Listener;
 class HealthChecker;
 class UpstreamHealthCollector;
 struct EndpointHealth;
+class DatagramListener;
 class MetricsCatalogue;
 struct Generation;
 struct ListenerContext;
@@ -181,6 +182,7 @@ private:
     Summary summary_;
     void publish_summary();
 
+    std::vector<std::unique_ptr<DatagramListener>> datagram_listeners_;  // udp: as they started
     std::vector<std::uint64_t> ticks_;  // per loop, written by that loop only
     // Per loop: steady-clock nanoseconds of the last tick (written by that loop, read by the
     // control thread's watchdog).

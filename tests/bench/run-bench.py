@@ -764,6 +764,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--plugin-dir", help="plugin_dir for the switchyard config (default: the daemon's own search path)")
     p.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     p.add_argument("--keep-workdir", action="store_true", help="keep configs and logs after the run")
+    p.add_argument("--udp", action="store_true",
+                   help="then the UDP rows (run-udp-bench.py: request/response, one-way, RSS per idle session; "
+                        "direct, nginx stream UDP and switchyard in the same run)")
     args = p.parse_args(argv)
     args.rows = [r for r in args.rows.split(",") if r]
     args.targets = [t for t in args.targets.split(",") if t]
@@ -993,9 +996,24 @@ def main(argv: list[str]) -> int:
         bench.cleanup()
 
 
+def run_udp_rows(argv: list[str]) -> int:
+    """The UDP rows live in their own driver (their own load generator and sink); run it after."""
+    args = parse_args(argv)
+    if not args.udp:
+        return 0
+    cmd = [sys.executable, str(REPO / "tests/bench/run-udp-bench.py"), "--repeat", str(args.repeat)]
+    if args.switchyard:
+        cmd += ["--switchyard", args.switchyard]
+    if args.quick:
+        cmd += ["--duration", "2", "--sessions", "1000"]
+    print(flush=True)
+    return subprocess.call(cmd)
+
+
 if __name__ == "__main__":
     try:
-        sys.exit(main(sys.argv[1:]))
+        code = main(sys.argv[1:])
+        sys.exit(code or run_udp_rows(sys.argv[1:]))
     except BenchError as e:
         print(f"run-bench: {e}", file=sys.stderr)
         sys.exit(2)

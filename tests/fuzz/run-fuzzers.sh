@@ -22,7 +22,7 @@ repo=$(cd "$here/../.." && pwd)
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(fuzz_codec_line fuzz_codec_delimiter fuzz_codec_length_field fuzz_codec_fixed_length
-           fuzz_proxy_header fuzz_config_loader)
+           fuzz_proxy_header fuzz_datagram_decode fuzz_config_loader)
 fi
 
 # The codec fuzzers load the plugins of this build, not an installed copy.

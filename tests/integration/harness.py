@@ -23,7 +23,7 @@ SANITIZED = os.environ.get("SWITCHYARD_SANITIZED") == "1"
 # Sanitizer builds run several times slower: stretch waits, shrink loads.
 SLOW = 4.0 if SANITIZED else 1.0
 
-LISTEN_RE = re.compile(r"listener (\S+) \((tcp|unix)\) listening on (\S+) ->")
+LISTEN_RE = re.compile(r"listener (\S+) \((tcp|unix|udp)\) listening on (\S+) ->")
 METRICS_RE = re.compile(r"metrics: serving http://(\S+?)(/\S*)$")
 RELOAD_LISTENER_RE = re.compile(r"reload: listener (\S+) on (\S+)$")
 
@@ -49,9 +49,9 @@ def parse_addr(text):
     return socket.AF_INET, (host, int(port))
 
 
-def connect(addr_text, timeout=10.0, source_ip=None):
+def connect(addr_text, timeout=10.0, source_ip=None, kind=socket.SOCK_STREAM):
     family, addr = parse_addr(addr_text)
-    s = socket.socket(family, socket.SOCK_STREAM)
+    s = socket.socket(family, kind)
     s.settimeout(timeout * SLOW)
     if source_ip:
         s.bind((source_ip, 0))
@@ -582,3 +582,65 @@ def blackhole():
         f.connect_ex(listener.getsockname())
         fillers.append(f)
     return listener, fillers
+
+
+class UdpEchoBackend:
+    """A UDP echo server thread in this process: answers each datagram with `prefix` + the
+    datagram, from the address it was sent to. silent=True receives and never answers."""
+
+    def __init__(self, host="127.0.0.1", prefix=b"", silent=False):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind((host, 0))
+        port = self.sock.getsockname()[1]
+        self.address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        self.prefix = prefix
+        self.silent = silent
+        self.received = 0
+        self.peers = set()
+        self.closed = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.closed:
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except OSError:
+                return
+            if peer is None:  # shut down by close()
+                return
+            self.received += 1
+            self.peers.add(peer)
+            if not self.silent:
+                try:
+                    self.sock.sendto(self.prefix + data, peer)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def udp_client(addr_text, timeout=5.0, source_ip=None):
+    """A UDP socket connected to the listener at addr_text."""
+    return connect(addr_text, timeout, source_ip, kind=socket.SOCK_DGRAM)
+
+
+def nothing_waiting(sock):
+    """True when no datagram is queued on the socket (a non-blocking look)."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        sock.recv(65535)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        sock.settimeout(timeout)

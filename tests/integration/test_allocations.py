@@ -71,3 +71,42 @@ listeners:
         assert after - before < 100, f"{after - before} allocations for 100,000 frames"
     if backend:
         backend.close()
+
+
+@pytest.mark.parametrize("codec", ["", ", codec: {plugin: line}"], ids=["raw", "line"])
+def test_no_heap_allocation_per_datagram(codec):
+    """20,000 request/response datagrams through warm UDP sessions: recvmmsg into the listener's
+    batch, a send on the session's socket, the reply received into the reply batch and sent with
+    sendmmsg; session lookup by address hash. Nothing on that path allocates."""
+    import socket as sockets
+    from harness import UdpEchoBackend, udp_client
+    count_file = os.path.join(tempfile.mkdtemp(), "count")
+    backend = UdpEchoBackend()
+    cfg = f"""
+loops: 1
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: b, endpoints: ["{backend.address}"]}}
+listeners:
+  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: b{codec}}}
+"""
+    with Daemon(cfg, env={"LD_PRELOAD": COUNTER, "MALLOC_COUNT_FILE": count_file}) as d:
+        clients = [udp_client(d.addr("u"), timeout=10) for _ in range(20)]
+
+        def exchange(rounds):
+            for r in range(rounds):
+                for i, c in enumerate(clients):
+                    c.send(b"q%d.%d\n" % (i, r))
+                for i, c in enumerate(clients):
+                    assert c.recv(100) == b"q%d.%d\n" % (i, r)
+
+        exchange(50)  # sessions open, tables and batches warm
+        before = read_count(d, count_file)
+        exchange(1000)
+        after = read_count(d, count_file)
+        print(f"udp{codec}: {after - before} allocations during 20,000 exchanges")
+        assert after - before < 100, f"{after - before} allocations for 20,000 datagrams"
+        for c in clients:
+            c.close()
+    backend.close()

@@ -58,6 +58,17 @@ class DelimiterCodec final : public swy::Codec {
         return SWY_DECODE_NEED_MORE;
     }
 
+    // A datagram's last frame needs no delimiter.
+    swy_decode_status decode_end(const std::uint8_t*, std::size_t len, std::uint64_t*, swy_frame* out,
+                                 const swy::ErrorSink& err) const override {
+        if (len > max_frame_) {
+            err.printf("frame longer than max_frame (%zu bytes)", max_frame_);
+            return SWY_DECODE_TOO_LARGE;
+        }
+        *out = swy_frame{len, 0, len};
+        return SWY_DECODE_FRAME;
+    }
+
     swy_encode_status encode(std::size_t payload_len, const swy::EncodeBuffers& out,
                              const swy::ErrorSink& err) const override {
         if (payload_len > max_frame_) {

@@ -47,6 +47,19 @@ class LineCodec final : public swy::Codec {
         return SWY_DECODE_NEED_MORE;
     }
 
+    // A datagram's last line needs no newline (statsd, syslog over UDP).
+    swy_decode_status decode_end(const std::uint8_t* data, std::size_t len, std::uint64_t*, swy_frame* out,
+                                 const swy::ErrorSink& err) const override {
+        std::size_t payload = len;
+        if (strip_cr_ && data[len - 1] == '\r') --payload;
+        if (payload > max_frame_) {
+            err.printf("line longer than max_frame (%zu bytes)", max_frame_);
+            return SWY_DECODE_TOO_LARGE;
+        }
+        *out = swy_frame{len, 0, payload};
+        return SWY_DECODE_FRAME;
+    }
+
     swy_encode_status encode(std::size_t payload_len, const swy::EncodeBuffers& out,
                              const swy::ErrorSink& err) const override {
         const std::size_t before_newline = payload_len + (strip_cr_ ? 1 : 0);

@@ -149,6 +149,7 @@ static const swy_codec_descriptor netstring_descriptor = {
     netstring_decode,
     netstring_encode,
     NULL, /* instance_info: every instance has the descriptor's limits */
+    NULL, /* decode_end (ABI 1.1): a datagram must hold whole netstrings */
 };
 
 SWY_CODEC_EXPORT const swy_codec_descriptor* swy_codec_entry_v1(void) {

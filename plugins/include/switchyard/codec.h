@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define SWY_CODEC_ABI_MAJOR 1
-#define SWY_CODEC_ABI_MINOR 0
+#define SWY_CODEC_ABI_MINOR 1
 
 /* The exported entry symbol; the major version is part of its name, so a plugin built for another
  * major does not even resolve. */
@@ -190,7 +190,17 @@ typedef struct swy_codec_descriptor {
     swy_codec_decode_fn decode;                /* required */
     swy_codec_encode_fn encode;                /* required with SWY_CODEC_CAP_ENCODE, else NULL */
     swy_codec_instance_info_fn instance_info;  /* optional */
-    /* ABI 1.1 and later: append new fields here, never anywhere else. */
+    /* ---- ABI 1.1 ---- */
+    /* Optional (NULL when the plugin was built against 1.0 or does not frame datagrams' ends):
+     * the end of a bounded input. A datagram is decoded frame by frame with decode(); when bytes
+     * are left for which decode() answered SWY_DECODE_NEED_MORE, no more will ever come, and the
+     * host calls decode_end() with them (len >= 1, *stream_state as decode() left it). Return
+     * SWY_DECODE_FRAME when they are a last frame without its terminator (a last statsd or
+     * syslog line without '\n': out->consumed must be len), SWY_DECODE_MALFORMED when a
+     * datagram cannot end there (a length-field frame cut short), or SWY_DECODE_TOO_LARGE.
+     * NULL means such bytes are malformed. Same rules as decode(): no allocation, any thread. */
+    swy_codec_decode_fn decode_end;
+    /* ABI 1.2 and later: append new fields here, never anywhere else. */
 } swy_codec_descriptor;
 
 /* The one exported function (define it with SWY_CODEC_EXPORT). Returns the descriptor; called

@@ -132,6 +132,18 @@ class Codec {
 
     // See swy_codec_instance_info_fn; `info` arrives filled with the descriptor's values.
     virtual void instance_info(swy_codec_instance_info* info) const { (void)info; }
+
+    // ABI 1.1, see swy_codec_descriptor::decode_end: the bytes left at the end of a datagram.
+    // The default says a datagram must hold whole frames. Any thread, concurrently.
+    virtual swy_decode_status decode_end(const std::uint8_t* data, std::size_t len,
+                                         std::uint64_t* stream_state, swy_frame* out,
+                                         const ErrorSink& err) const {
+        (void)data;
+        (void)stream_state;
+        (void)out;
+        err.printf("datagram ends inside a frame (%zu bytes left)", len);
+        return SWY_DECODE_MALFORMED;
+    }
 };
 
 // The static facts of a plugin, turned into its descriptor by SWY_CODEC_PLUGIN.
@@ -193,6 +205,20 @@ struct Adapter {
         return SWY_DECODE_MALFORMED;
     }
 
+    static swy_decode_status decode_end(const swy_codec_instance* instance, const std::uint8_t* data,
+                                        std::size_t len, std::uint64_t* stream_state, swy_frame* out,
+                                        char* err, std::size_t err_cap) noexcept {
+        ErrorSink sink(err, err_cap);
+        try {
+            return as_codec(instance)->decode_end(data, len, stream_state, out, sink);
+        } catch (const std::exception& e) {
+            sink.printf("codec threw in decode_end: %s", e.what());
+        } catch (...) {
+            sink.set("codec threw a non-standard exception in decode_end");
+        }
+        return SWY_DECODE_MALFORMED;
+    }
+
     static swy_encode_status encode(const swy_codec_instance* instance, std::size_t payload_len,
                                     std::uint8_t* header, std::size_t header_cap,
                                     std::size_t* header_len, std::uint8_t* trailer,
@@ -240,6 +266,7 @@ struct Adapter {
             &decode,
             (info.capabilities & SWY_CODEC_CAP_ENCODE) ? &encode : nullptr,
             &instance_info,
+            &decode_end,
         };
     }
 };

@@ -74,11 +74,11 @@ TEST_CASE("loader: a shared object without the entry symbol is not a plugin", "[
 TEST_CASE("loader: an ABI major mismatch names both versions", "[codec][loader]") {
     const ConfigError e = one_error(fixture_path("abi_major_99"));
     CHECK_THAT(e.message, Contains("built for codec ABI 99.3"));
-    CHECK_THAT(e.message, Contains("this switchyard supports 1.0"));
+    CHECK_THAT(e.message, Contains("this switchyard supports 1.1"));
 
     const ConfigError v2 = one_error(fixture_path("entry_v2_only"));
     CHECK_THAT(v2.message, Contains("built for codec ABI major 2"));
-    CHECK_THAT(v2.message, Contains("supports 1.0"));
+    CHECK_THAT(v2.message, Contains("supports 1.1"));
 }
 
 TEST_CASE("loader: a truncated descriptor is refused", "[codec][loader]") {

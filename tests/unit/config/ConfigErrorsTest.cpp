@@ -53,7 +53,7 @@ TEST_CASE("unknown keys at every level, with did-you-mean when close", "[config]
               "2:7: log.levl: unknown key (did you mean level?)",
               "3:23: metrics.paht: unknown key (did you mean path?)",
               "6:42: upstreams[0].endpoints[0].wieght: unknown key (did you mean weight?)",
-              "7:5: upstreams[0].retries: unknown key (expected one of: name, balancer, connect_timeout, "
+              "7:5: upstreams[0].retries: unknown key (expected one of: name, protocol, balancer, connect_timeout, "
               "connect_attempts, endpoints, codec, health_check, max_fails, fail_timeout, when_all_down, "
               "send_proxy)",
               "14:5: listeners[1].reuse_prot: unknown key (did you mean reuse_port?)",
@@ -167,7 +167,7 @@ TEST_CASE("bad durations, sizes and enum values", "[config][errors]") {
                     "upstreams:\n"
                     "  - {name: u, balancer: round-robbin, endpoints: [\"127.0.0.1:1\"], connect_timeout: 3 seconds}\n"
                     "listeners:\n"
-                    "  - {name: a, protocol: udp, listen: \"127.0.0.1:0\", handler: echo}\n"
+                    "  - {name: a, protocol: sctp, listen: \"127.0.0.1:0\", handler: echo}\n"
                     "  - {name: b, listen: \"127.0.0.1:0\", handler: echo, balancer: fastest, buffer_size: 16KB/s}\n"
                     "  - {name: c, listen: \"127.0.0.1:0\", handler: echo, idle_timeout: 10 min}\n") ==
           Errors{
@@ -178,7 +178,7 @@ TEST_CASE("bad durations, sizes and enum values", "[config][errors]") {
               "5:25: upstreams[0].balancer: 'round-robbin' is not one of round-robin, source-addr-hash or "
               "least-connections (did you mean round-robin?)",
               "5:84: upstreams[0].connect_timeout: unknown unit ' seconds' in duration '3 seconds' (expected ms, s, m or h)",
-              "7:25: listeners[0].protocol: 'udp' is not one of tcp or unix",
+              "7:25: listeners[0].protocol: 'sctp' is not one of tcp, unix or udp",
               "8:63: listeners[1].balancer: 'fastest' is not one of round-robin, source-addr-hash or least-connections",
               "8:85: listeners[1].buffer_size: unknown unit 'KB/s' in size '16KB/s' (expected bytes or a number with "
               "B, KiB, MiB, GiB, KB, MB or GB, e.g. 64KiB)",
@@ -287,7 +287,7 @@ TEST_CASE("keys that belong to the other protocol", "[config][errors]") {
                     "    handler: echo\n") ==
           Errors{
               "4:5: listeners[0].mode: mode applies to unix listeners only (this listener is tcp)",
-              "9:5: listeners[1].reuse_port: reuse_port applies to tcp listeners only, not protocol unix",
+              "9:5: listeners[1].reuse_port: reuse_port applies to tcp and udp listeners only, not protocol unix",
               "14:11: listeners[2].mode: expected an octal file mode between 0000 and 7777 (e.g. \"0660\"), got "
               "string '0999'",
           });
@@ -322,6 +322,62 @@ TEST_CASE("frame_timeout needs a codec, and is a duration", "[config][errors]") 
               "2:55: listeners[0].frame_timeout: frame_timeout applies to listeners with a codec (this one relays "
               "raw bytes)",
               "3:95: listeners[1].frame_timeout: missing unit in duration '5' (expected ms, s, m or h, e.g. 3s)",
+          });
+}
+
+TEST_CASE("udp listeners: their own keys, stream keys refused, the stream-only keys of udp refused", "[config][errors]") {
+    CHECK(errors_of("listeners:\n"
+                    "  - name: u\n"
+                    "    protocol: udp\n"
+                    "    listen: 127.0.0.1:0\n"
+                    "    max_connections: 10\n"
+                    "    backlog: 5\n"
+                    "    buffer_size: 4KiB\n"
+                    "    mode: \"0660\"\n"
+                    "    max_datagram: 70000\n"
+                    "    handler: echo\n"
+                    "  - {name: t, listen: \"127.0.0.1:0\", handler: echo, max_sessions: 5, responses: 1}\n") ==
+          Errors{
+              "5:5: listeners[0].max_connections: max_connections applies to stream listeners (tcp, unix) only, not "
+              "protocol udp (a udp listener limits its sessions with max_sessions)",
+              "6:5: listeners[0].backlog: backlog applies to stream listeners (tcp, unix) only, not protocol udp",
+              "7:5: listeners[0].buffer_size: buffer_size applies to stream listeners (tcp, unix) only, not protocol "
+              "udp (a udp listener sizes its buffers with max_datagram)",
+              "8:5: listeners[0].mode: mode applies to unix listeners only (this listener is udp)",
+              "9:19: listeners[0].max_datagram: must be between 1B and 65507B, got 70000",
+              "11:53: listeners[1].max_sessions: max_sessions applies to udp listeners only (this listener is tcp)",
+              "11:70: listeners[1].responses: responses applies to udp listeners only (this listener is tcp)",
+          });
+}
+
+TEST_CASE("a tcp and a udp listener may share an address and port; two udp listeners may not", "[config][errors]") {
+    CHECK(errors_of("listeners:\n"
+                    "  - {name: t, listen: \"127.0.0.1:5353\", handler: echo}\n"
+                    "  - {name: u, protocol: udp, listen: \"127.0.0.1:5353\", handler: echo}\n"
+                    "  - {name: w, protocol: udp, listen: \"0.0.0.0:5353\", handler: echo}\n") ==
+          Errors{"4:38: listeners[2].listen: address 0.0.0.0:5353 overlaps 127.0.0.1:5353, already used by listener "
+                 "'u' (line 3)"});
+}
+
+TEST_CASE("streams and datagrams: mixes that cannot work", "[config][errors]") {
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, endpoints: [\"127.0.0.1:53\", \"unix:/run/dns.sock\"]}\n"
+                    "  - {name: stream, protocol: tcp, endpoints: [\"127.0.0.1:53\"]}\n"
+                    "  - {name: dgram, protocol: udp, endpoints: [\"unix:/run/x.sock\"]}\n"
+                    "listeners:\n"
+                    "  - {name: a, protocol: udp, listen: \"127.0.0.1:0\", upstream: dns}\n"
+                    "  - {name: b, protocol: udp, listen: \"127.0.0.1:0\", upstream: stream}\n"
+                    "  - {name: c, listen: \"127.0.0.1:0\", upstream: dgram}\n") ==
+          Errors{
+              "2:45: upstreams[0].endpoints[1]: upstream 'dns' serves udp listener 'a', so its endpoints are UDP; a "
+              "unix: endpoint is a stream socket (to bridge datagrams to it, set protocol: tcp on the upstream and "
+              "give the listener a codec)",
+              "3:30: upstreams[1].protocol: listener 'b' speaks udp and upstream 'stream' speaks tcp: a bridge "
+              "between datagrams and streams needs a codec on the listener (each frame is one datagram)",
+              "4:29: upstreams[2].protocol: listener 'c' speaks tcp and upstream 'dgram' speaks udp: a bridge "
+              "between datagrams and streams needs a codec on the listener (each frame is one datagram)",
+              "4:46: upstreams[2].endpoints[0]: a unix: endpoint is a stream socket; an upstream with protocol udp "
+              "needs host:port endpoints",
           });
 }
 

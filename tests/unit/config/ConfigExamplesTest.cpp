@@ -19,28 +19,34 @@ Options load_example(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, lines to length-field, metrics",
+TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, lines to length-field, udp echo and proxy, metrics",
           "[config][examples]") {
     const Options o = load_example("switchyard.yaml");
     CHECK(o.loops == 0);
     CHECK(o.metrics.listen == "127.0.0.1:9464");
     CHECK(o.metrics.path == "/metrics");
-    REQUIRE(o.listeners.size() == 4);
+    REQUIRE(o.listeners.size() == 6);
+    CHECK(o.listeners[4].protocol == ListenerProtocol::udp);
+    CHECK(o.listeners[4].listen == "127.0.0.1:7000");  // beside the tcp echo on the same port
+    CHECK(o.listeners[4].handler == Handler::echo);
+    CHECK(o.listeners[5].protocol == ListenerProtocol::udp);
+    CHECK(o.listeners[5].upstream == "udp-echo");
+    CHECK(o.listeners[5].idle_timeout == 60s);  // the udp default
     CHECK(o.listeners[0].name == "echo");
     CHECK(o.listeners[0].listen == "127.0.0.1:7000");
     CHECK(o.listeners[0].handler == Handler::echo);
     CHECK(o.listeners[1].name == "echo-proxy");
     CHECK(o.listeners[1].listen == "127.0.0.1:7001");
     CHECK(o.listeners[1].upstream == "echo");
-    REQUIRE(o.upstreams.size() == 2);
+    REQUIRE(o.upstreams.size() == 3);
     CHECK(o.upstreams[0].name == "echo");
     REQUIRE(o.upstreams[0].endpoints.size() == 1);
     CHECK(o.upstreams[0].endpoints[0].address == "127.0.0.1:7000");
     // The framed listener translates lines into length-prefixed frames for the framed echo.
     CHECK(o.listeners[2].codec->plugin == "line");
     CHECK(o.listeners[2].upstream == "framed-echo");
-    CHECK(o.upstreams[1].codec->plugin == "length-field");
-    CHECK(o.upstreams[1].endpoints[0].address == o.listeners[3].listen);
+    CHECK(o.upstreams[2].codec->plugin == "length-field");
+    CHECK(o.upstreams[2].endpoints[0].address == o.listeners[3].listen);
     CHECK(o.listeners[3].codec->plugin == "length-field");
     CHECK(o.listeners[3].handler == Handler::echo);
 }
@@ -48,7 +54,11 @@ TEST_CASE("switchyard.yaml: echo listener, echo-proxy through upstream echo, lin
 TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") {
     const Options o = load_example("reference.yaml");
     CHECK(o.tick == 1s);
-    REQUIRE(o.listeners.size() == 3);
+    REQUIRE(o.listeners.size() == 4);
+    CHECK(o.listeners[3].protocol == ListenerProtocol::udp);
+    CHECK(o.listeners[3].max_sessions == 10000);
+    CHECK(o.listeners[3].responses == 1u);
+    CHECK(o.listeners[3].max_datagram == 65507);
     CHECK(o.listeners[0].reuse_port);
     CHECK(o.listeners[0].balancer == BalancePolicy::least_connections);
     CHECK(o.listeners[0].frame_timeout == 30s);
@@ -65,7 +75,7 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.upstreams[0].send_proxy == SendProxy::off);
     CHECK_FALSE(o.user_uid);
     CHECK_FALSE(o.allow_writable_plugins);
-    REQUIRE(o.upstreams.size() == 1);
+    REQUIRE(o.upstreams.size() == 2);
     REQUIRE(o.upstreams[0].health_check.has_value());
     CHECK(o.upstreams[0].health_check->send == "PING\r\n");
     CHECK(o.upstreams[0].health_check->expect == "+PONG");

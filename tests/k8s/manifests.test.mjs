@@ -194,10 +194,12 @@ for (const [variant, objects] of Object.entries(variants)) {
       }
     }
     assert.deepEqual([...protocols].sort(), ["TCP", "UDP"]);
-    // Each TCP container port but metrics is a listener of the config.
-    const listenerPorts = config.listeners.map((l) => Number(l.listen.split(":").pop()));
-    const tcp = c.ports.filter((p) => p.protocol === "TCP" && p.name !== "metrics");
-    for (const p of tcp) assert.ok(listenerPorts.includes(p.containerPort), `${p.name} is not a listener`);
+    // Each container port but metrics is a listener of the config, of the same protocol.
+    const listeners = config.listeners.map((l) =>
+      `${(l.protocol ?? "tcp").toUpperCase()}/${Number(l.listen.split(":").pop())}`);
+    for (const p of c.ports.filter((p) => p.name !== "metrics")) {
+      assert.ok(listeners.includes(`${p.protocol}/${p.containerPort}`), `${p.name} is not a listener`);
+    }
     const annotations = workload.spec.template.metadata.annotations;
     assert.equal(annotations["prometheus.io/scrape"], "true");
     assert.equal(Number(annotations["prometheus.io/port"]), c.ports.find((p) => p.name === "metrics").containerPort);

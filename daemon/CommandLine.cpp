@@ -43,9 +43,11 @@ CommandLineResult parse_command_line(const std::vector<std::string>& args) {
 }
 
 std::string usage_text(const std::string& program) {
+    // "  or:" continuation lines, as GNU tools write them: help2man turns all three forms into
+    // the man page's SYNOPSIS.
     return "Usage: " + program + R"( --config FILE [--log-level LEVEL]
-       )" + program + R"( --check-config FILE
-       )" + program + R"( --version | --help
+  or:  )" + program + R"( --check-config FILE
+  or:  )" + program + R"( --version | --help
 
 Switchyard: a TCP and Unix-socket proxy daemon with multi-reactor event loops, load balancing
 and codec plugins.
@@ -59,7 +61,9 @@ and codec plugins.
   -h, --help               print this help and exit
 
 Signals: SIGTERM/SIGINT stop accepting, drain open connections for up to shutdown_timeout,
-then exit 0.
+then exit 0. SIGHUP reloads the configuration file (one with errors is refused and the running
+configuration kept). SIGUSR2 starts the binary on disk and hands it the listening sockets
+(binary upgrade); this process then drains and exits.
 )";
 }
 

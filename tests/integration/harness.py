@@ -4,6 +4,7 @@ Readiness comes from the systemd notify protocol (the daemon sends READY=1 to $N
 once every listener is bound), bound addresses from its start-up summary lines.
 """
 import os
+import queue
 import re
 import shutil
 import signal as signals
@@ -309,6 +310,99 @@ class Daemon:
         # A clean stop exits 0; a sanitizer report (leak, use-after-free) makes it non-zero.
         if exc_type is None and code != 0:
             raise AssertionError(f"daemon exited with {code}:\n" + self.log()[-4000:])
+
+
+class NotifyReader:
+    """$NOTIFY_SOCKET read all the time, as systemd reads it: the daemon's sd_notify blocks once
+    the socket's queue is full (it sends STATUS= every second)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                self.messages.put(self.sock.recv(4096).decode().split("\n"))
+            except OSError:
+                return
+
+    def wait_for(self, state, timeout=30):
+        """Waits for a message that holds `state` (e.g. READY=1) and returns it."""
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            try:
+                message = self.messages.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {state} on the notify socket") from None
+            if state in message:
+                return message
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread's recv
+        self.sock.close()
+
+
+class InstalledTree:
+    """`cmake --install` of the build tree into a DESTDIR, with the prefix the build was
+    configured for (the one compiled into the daemon and written into its units)."""
+
+    def __init__(self, destdir, build_dir=None):
+        build_dir = build_dir or os.environ.get(
+            "SWITCHYARD_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build/default"))
+        self.destdir = str(destdir)
+        self.prefix = self.cache_value(build_dir, "CMAKE_INSTALL_PREFIX")
+        self.libdir = self.cache_value(build_dir, "CMAKE_INSTALL_LIBDIR")
+        r = subprocess.run(["cmake", "--install", build_dir], env=dict(os.environ, DESTDIR=self.destdir),
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        self.install_log = r.stdout
+
+    @staticmethod
+    def cache_value(build_dir, key):
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return line.split("=", 1)[1].strip()
+        raise AssertionError(f"{key} not in {build_dir}/CMakeCache.txt")
+
+    def path(self, absolute):
+        """Where an absolute path of the installed system lies inside the DESTDIR."""
+        return self.destdir + absolute
+
+    def under_prefix(self, relative):
+        return self.path(os.path.join(self.prefix, relative))
+
+    def unit_setting(self, key):
+        """Values of `key=` in the installed switchyard.service, in order."""
+        with open(self.under_prefix("lib/systemd/system/switchyard.service")) as f:
+            return [line.split("=", 1)[1].strip() for line in f if line.startswith(key + "=")]
+
+    def config_file(self):
+        """The config file the unit runs, as the unit names it (an installed path)."""
+        (env,) = self.unit_setting("Environment")
+        name, path = env.split("=", 1)
+        assert name == "SWITCHYARD_CONFIG"
+        return path
+
+    def config_with(self, moves):
+        """The installed config's text with addresses moved ({old: new}), each of which must be
+        set exactly once (as a `listen:` value or an endpoint list item)."""
+        with open(self.path(self.config_file())) as f:
+            text = f.read()
+        for old, new in moves.items():
+            text, n = re.subn(rf"(?m)^(\s*(?:listen: |- )){re.escape(old)}(?=\s|$)", rf"\g<1>{new}", text)
+            assert n == 1, f"expected one setting of {old} in the installed config"
+        return text
+
+    def env(self):
+        """The environment for the installed daemon: its plugins from the DESTDIR (the compiled-in
+        plugin directory is the real prefix's), never the build tree's."""
+        e = dict(os.environ)
+        e["SWITCHYARD_PLUGIN_DIR"] = self.under_prefix(self.libdir + "/switchyard/plugins")
+        return e
 
 
 class EchoBackend:

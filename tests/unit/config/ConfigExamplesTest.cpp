@@ -96,3 +96,14 @@ TEST_CASE("codecs.yaml shows line and line-to-length-field codecs", "[config][ex
     CHECK(o.listeners[1].upstream == "framed-backend");
     CHECK(o.listeners[1].codec->plugin == "line");
 }
+
+TEST_CASE("production.yaml (installed as /etc/switchyard/switchyard.yaml) opens nothing beyond loopback",
+          "[config][examples]") {
+    const Options o = load_example("production.yaml");
+    CHECK(o.metrics.listen.rfind("127.0.0.1:", 0) == 0);
+    REQUIRE(!o.listeners.empty());
+    for (const auto& l : o.listeners) CHECK(l.listen.rfind("127.0.0.1:", 0) == 0);
+    // The unit's TimeoutStopSec (45s) must leave the drain time to finish.
+    CHECK(o.shutdown_timeout < 45s);
+    CHECK(o.shutdown_timeout > 0s);
+}

@@ -352,8 +352,15 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
 
 void Runtime::start(InheritedSockets inherited, const std::function<void()>& bound) {
     if (started_) return;
-    // udp listeners bind their own sockets (socket activation passes stream sockets only).
-    for (auto& l : datagram_listeners_) l->open();
+    for (auto& l : datagram_listeners_) {
+        std::vector<int> fds = inherited.take(l->name());
+        if (fds.empty()) {
+            l->open();
+        } else {
+            l->adopt(std::move(fds));
+            spdlog::info("listener {}: took over its socket(s) from {}", l->name(), inherited.origin);
+        }
+    }
     for (auto& l : listeners_) {
         std::vector<int> fds = inherited.take(l->name());
         if (fds.empty()) {
@@ -449,6 +456,7 @@ void Runtime::stop() {
 std::vector<std::pair<std::string, std::vector<int>>> Runtime::listening_sockets() const {
     std::vector<std::pair<std::string, std::vector<int>>> out;
     for (const auto& l : listeners_) out.emplace_back(l->name(), l->listening_fds());
+    for (const auto& l : datagram_listeners_) out.emplace_back(l->name(), l->listening_fds());
     if (admin_server_ && admin_server_->listening_fd() >= 0)
         out.emplace_back(admin_socket_name, std::vector<int>{admin_server_->listening_fd()});
     return out;
@@ -497,6 +505,9 @@ void Runtime::hand_over() {
         l->keep_socket_file();
         l->stop_accepting();
     }
+    // udp: the new process reads the sockets from now on (a client's next datagram opens its
+    // session there); open sessions here only send their last replies, until idle.
+    for (auto& l : datagram_listeners_) l->stop_reading();
     if (admin_server_) admin_server_->stop();
     current_->health_checks.reset();  // the new process checks from now on
 }

@@ -65,3 +65,32 @@ listeners:
         assert activator.wait(timeout=30 * SLOW) == 0, log()
     # The socket file belongs to whoever created it (systemd): the daemon leaves it in place.
     assert os.path.exists(unix_path)
+
+
+def test_a_socket_activated_udp_listener_answers_the_datagram_that_woke_it():
+    base = __import__("tempfile").mkdtemp(prefix="swy-")
+    port = free_port()
+    cfg = os.path.join(base, "switchyard.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"""
+listeners:
+  - {{name: dns-in, protocol: udp, listen: 127.0.0.1:{port}, handler: echo}}
+""")
+    log_path = os.path.join(base, "daemon.log")
+    env = dict(os.environ, SWITCHYARD_PLUGIN_DIR=PLUGIN_DIR)
+    activator = subprocess.Popen(
+        ["systemd-socket-activate", "--datagram", "-l", f"127.0.0.1:{port}", "--fdname=dns-in", BIN, "--config", cfg],
+        stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
+    log = lambda: open(log_path).read()
+    try:
+        wait_until(lambda: "Listening on 127.0.0.1:%d" % port in log(), what="systemd-socket-activate to listen")
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.settimeout(10 * SLOW)
+        c.connect(("127.0.0.1", port))
+        c.send(b"woke you")  # queued in the passed socket until the daemon reads it
+        assert c.recv(100) == b"woke you"
+        assert "listener dns-in: took over its socket(s) from systemd" in log()
+        c.close()
+    finally:
+        activator.send_signal(signal.SIGTERM)
+        assert activator.wait(timeout=30 * SLOW) == 0, log()

@@ -34,6 +34,7 @@ listeners:
   - {{name: raw, listen: 127.0.0.1:0, upstream: b, reuse_port: true}}
   - {{name: framed, listen: 127.0.0.1:0, upstream: b, codec: {{plugin: line}}}}
   - {{name: local, protocol: unix, listen: {unix_path}, handler: echo}}
+  - {{name: dgram, protocol: udp, listen: 127.0.0.1:0, handler: echo}}
 """, binary=binary)
     new_pid = None
     try:
@@ -80,6 +81,14 @@ listeners:
         u.close()
         status, _, body = d.admin_get("/healthz")
         assert status == 200 and body.startswith(b"serving"), body
+        # The udp socket was passed on too: a new client is answered (by the new process).
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(10)
+        host, port = d.addr("dgram").rsplit(":", 1)
+        u.connect((host, int(port)))
+        u.send(b"datagram")
+        assert u.recv(100) == b"datagram"
+        u.close()
 
         raw_result, framed_result = load_result(raw_load), load_result(framed_load)
         stop.set()

@@ -1,5 +1,9 @@
 #include "core/proxy/datagram/DatagramListener.hpp"
 
+#include <fcntl.h>
+
+#include <future>
+
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -91,6 +95,65 @@ void DatagramListener::open() {
             sa = bound;
         }
     }
+    finish_open();
+}
+
+void DatagramListener::adopt(std::vector<int> fds) {
+    const auto& o = ctx_.options;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        const int fd = fds[i];
+        int type = 0;
+        socklen_t len = sizeof type;
+        SocketAddress bound;
+        bound.length = sizeof bound.storage;
+        const bool ok = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM &&
+                        ::getsockname(fd, bound.data(), &bound.length) == 0 &&
+                        (bound.family() == AF_INET || bound.family() == AF_INET6);
+        if (!ok || i >= per_loop_.size() || (i > 0 && !o.reuse_port)) {
+            for (std::size_t k = i; k < fds.size(); ++k) ::close(fds[k]);
+            if (!ok)
+                throw std::runtime_error("listener " + o.name + ": the socket passed for it (fd " + std::to_string(fd) +
+                                         ") is not a bound UDP socket");
+            spdlog::warn("listener {}: {} more socket(s) passed than it reads from; closed", o.name, fds.size() - i);
+            break;
+        }
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        per_loop_[i]->set_socket(fd);
+        int one = 1;
+        if (is_wildcard(bound)) {
+            if (bound.family() == AF_INET) ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+            else ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+        }
+        if (i == 0) bound_address_ = bound.to_string();
+    }
+    finish_open();
+}
+
+void DatagramListener::stop_reading() {
+    stop_accepting();
+    for (auto& part : per_loop_) {
+        if (part->socket() < 0) continue;
+        DatagramListenerLoop* p = part.get();
+        std::promise<void> done;
+        auto f = done.get_future();
+        p->loop().post([p, &done] {
+            p->stop_reading();
+            done.set_value();
+        });
+        f.wait();
+    }
+}
+
+std::vector<int> DatagramListener::listening_fds() const {
+    std::vector<int> out;
+    for (const auto& part : per_loop_)
+        if (part->socket() >= 0) out.push_back(part->socket());
+    return out;
+}
+
+void DatagramListener::finish_open() {
+    const auto& o = ctx_.options;
     // Sessions need their owner found; a bridge to a stream upstream has none (each loop that
     // reads writes onto its own pooled connection).
     routed_ = !o.reuse_port && loops_.size() > 1 && ctx_.upstream != nullptr && !per_loop_[0]->bridged();

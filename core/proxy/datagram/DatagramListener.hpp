@@ -37,6 +37,12 @@ public:
     // Control thread, before the loops run. Binds; throws std::runtime_error with one line
     // naming the listener, address and cause.
     void open();
+    // Control thread, before the loops run, instead of open(): takes over `fds`, bound UDP
+    // sockets systemd passed (socket activation; the listener owns them from here). One socket
+    // serves as open()'s single socket; with reuse_port, socket i goes to loop i and loops
+    // beyond the passed sockets read nothing. Throws std::runtime_error naming the listener when
+    // one is not a UDP socket.
+    void adopt(std::vector<int> fds);
     // Control thread: the socket-owning loops start reading.
     void start_accepting();
     // Any thread: no new sessions from now on (datagrams from unknown clients are dropped);
@@ -44,6 +50,12 @@ public:
     // for their traffic until the listener is destroyed. Returns at once.
     void stop_accepting();
 
+    // Control thread, binary upgrade, while the loops run: the new process reads the sockets
+    // from now on; open sessions here only send their replies. Blocks until every loop stopped.
+    void stop_reading();
+    // Control thread: the sockets this listener reads (still owned here), for a binary upgrade
+    // to pass on.
+    std::vector<int> listening_fds() const;
     // Any thread after open(): the address actually bound ("127.0.0.1:41234", "[::1]:53").
     const std::string& bound_address() const { return bound_address_; }
     const std::string& name() const;
@@ -68,6 +80,7 @@ private:
     LoopBalancer balancer_;
     std::vector<std::unique_ptr<DatagramListenerLoop>> per_loop_;  // index = loop
     std::string bound_address_;
+    void finish_open();
     bool routed_ = false;  // one socket, several loops: datagrams are routed to their owner
     std::atomic<bool> accepting_{true};
     // Receiving loop only: which loop owns each client's session.

@@ -66,6 +66,12 @@ void DatagramListenerLoop::start_reading() {
     read_socket();  // datagrams that queued before the watch raised no edge
 }
 
+void DatagramListenerLoop::stop_reading() {
+    if (fd_ < 0 || !reading_) return;
+    reading_ = false;
+    loop_.poller().remove(fd_);
+}
+
 void DatagramListenerLoop::on_poll_events(std::uint32_t) { read_socket(); }
 
 void DatagramListenerLoop::count_drop(DatagramDropReason reason, std::uint64_t n) {
@@ -73,6 +79,7 @@ void DatagramListenerLoop::count_drop(DatagramDropReason reason, std::uint64_t n
 }
 
 void DatagramListenerLoop::read_socket() {
+    if (!reading_) return;
     const std::size_t shard = loop_.index();
     const bool echoing = ctx_.upstream == nullptr;
     for (int budget = kReadBudget; budget > 0; --budget) {

@@ -58,6 +58,9 @@ public:
 
     // Loop thread: start reading the socket (and whatever queued before the watch).
     void start_reading();
+    // Loop thread, binary upgrade: the socket is read by the new process from now on; this loop
+    // only sends its open sessions' replies on it.
+    void stop_reading();
     void on_poll_events(std::uint32_t events) override;
 
     // A client datagram for a session this loop owns (or will open). Loop thread only.
@@ -100,6 +103,7 @@ private:
     EventLoop& loop_;
     int fd_ = -1;
     int reply_fd_ = -1;
+    bool reading_ = true;  // loop thread only
     DatagramBatch received_;
     DatagramBatch replies_;
     bool flush_pending_ = false;

@@ -58,7 +58,7 @@ private:
     const Codec* encoder_;
     std::size_t header_stride_ = 0;
     std::unique_ptr<std::uint8_t[]> scratch_;  // kMaxFrames x (max_header + max_trailer)
-    Frame frames_[kMaxFrames];
+    Frame frames_[kMaxFrames] = {};
     std::size_t count_ = 0;
     CodecErrorReason error_ = CodecErrorReason::malformed;
     char reason_[160] = {};

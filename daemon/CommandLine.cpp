@@ -49,7 +49,7 @@ std::string usage_text(const std::string& program) {
   or:  )" + program + R"( --check-config FILE
   or:  )" + program + R"( --version | --help
 
-Switchyard: a TCP and Unix-socket proxy daemon with multi-reactor event loops, load balancing
+Switchyard: a TCP, UDP and Unix-socket proxy daemon with multi-reactor event loops, load balancing
 and codec plugins.
 
   -c, --config FILE        run with the YAML configuration FILE

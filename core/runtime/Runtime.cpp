@@ -617,6 +617,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
     }
     listeners_ = std::move(listeners);
     listener_count_.store(listeners_.size() + datagram_listeners_.size());
+    out.listeners_kept += datagram_listeners_.size();  // udp listeners run on as they started
     current_->retired_at = std::chrono::steady_clock::now();
     // The retired pools are checked no more; the new ones are, from now on. Endpoints both
     // name keep their health (shared state): no endpoint flips to healthy by a reload.

@@ -350,26 +350,26 @@ void Runtime::on_tick(std::size_t loop, double lag_seconds) {
     spdlog::info("connections: {} (listeners: {}; loops: {})", loops_->session_count(), per_listener, per_loop);
 }
 
+namespace {
+
+// Either kind of listener takes the sockets passed under its name, or binds its own.
+template <class AnyListener>
+void open_or_adopt(AnyListener& l, InheritedSockets& inherited) {
+    std::vector<int> fds = inherited.take(l.name());
+    if (fds.empty()) {
+        l.open();
+        return;
+    }
+    l.adopt(std::move(fds));
+    spdlog::info("listener {}: took over its socket(s) from {}", l.name(), inherited.origin);
+}
+
+}  // namespace
+
 void Runtime::start(InheritedSockets inherited, const std::function<void()>& bound) {
     if (started_) return;
-    for (auto& l : datagram_listeners_) {
-        std::vector<int> fds = inherited.take(l->name());
-        if (fds.empty()) {
-            l->open();
-        } else {
-            l->adopt(std::move(fds));
-            spdlog::info("listener {}: took over its socket(s) from {}", l->name(), inherited.origin);
-        }
-    }
-    for (auto& l : listeners_) {
-        std::vector<int> fds = inherited.take(l->name());
-        if (fds.empty()) {
-            l->open();
-        } else {
-            l->adopt(std::move(fds));
-            spdlog::info("listener {}: took over its socket(s) from {}", l->name(), inherited.origin);
-        }
-    }
+    for (auto& l : datagram_listeners_) open_or_adopt(*l, inherited);
+    for (auto& l : listeners_) open_or_adopt(*l, inherited);
     if (exposition_) {
         admin_server_ = std::make_unique<admin::AdminServer>(*exposition_, [this] { return health(); },
                                                              options().metrics.listen, options().metrics.path);

@@ -36,9 +36,6 @@ struct Generation {
     // shutdown_timeout, then are closed. (Sessions of kept listeners run on untouched.)
     std::vector<const void*> removed;
     bool removed_closed = false;
-    // Holds the contexts of udp listeners, which keep the configuration they started with until
-    // a restart: never freed before the runtime stops.
-    bool pinned = false;
 
     // Sessions still open on any of this generation's contexts. Any thread.
     std::int64_t open_sessions() const {

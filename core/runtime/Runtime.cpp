@@ -180,9 +180,6 @@ std::unique_ptr<Runtime> Runtime::build(const Options& options, std::vector<Conf
     for (auto& ctx : rt->current_->contexts) {
         if (ctx->options.datagram()) {
             rt->datagram_listeners_.push_back(std::make_unique<DatagramListener>(*ctx, *rt->loops_));
-            // udp listeners keep the context they started with until a restart: this
-            // generation stays while they run, whatever reloads come.
-            rt->current_->pinned = true;
         } else {
             rt->listeners_.push_back(std::make_unique<Listener>(*ctx, *rt->loops_));
         }
@@ -446,6 +443,7 @@ void Runtime::stop() {
     listeners_.clear();
     stopped_listeners_.clear();
     datagram_listeners_.clear();  // ends udp sessions still open (the loops have stopped)
+    stopped_datagram_listeners_.clear();
     // Destroying the loops destroys handlers still queued, and with them the last sessions,
     // while the listener contexts those sessions point at are still alive.
     loops_.reset();
@@ -523,26 +521,6 @@ ReloadOutcome Runtime::reload(const Options& next) {
         out.warnings.push_back(fmt::format("metrics: listen {} path {} needs a restart; still serving on {}{}",
                                            next.metrics.listen.empty() ? "\"\"" : next.metrics.listen,
                                            next.metrics.path, now.metrics.listen, now.metrics.path));
-    // udp listeners keep the configuration they started with until a restart.
-    for (const auto& l : next.listeners) {
-        if (!l.datagram()) continue;
-        auto running = std::find_if(datagram_listeners_.begin(), datagram_listeners_.end(),
-                                    [&](const auto& d) { return d->name() == l.name; });
-        const ListenerOptions* before = nullptr;
-        for (const auto& o : now.listeners)
-            if (o.name == l.name && o.datagram()) before = &o;
-        if (running == datagram_listeners_.end() || !before || before->listen != l.listen ||
-            before->upstream != l.upstream || before->reuse_port != l.reuse_port || !(before->codec == l.codec) ||
-            before->idle_timeout != l.idle_timeout || before->max_sessions != l.max_sessions ||
-            before->responses != l.responses)
-            out.warnings.push_back("udp listener " + l.name + ": udp listeners change on a restart only; it runs "
-                                   "as it started");
-    }
-    for (const auto& d : datagram_listeners_)
-        if (std::none_of(next.listeners.begin(), next.listeners.end(),
-                         [&](const ListenerOptions& l) { return l.datagram() && l.name == d->name(); }))
-            out.warnings.push_back("udp listener " + d->name() + ": removing a udp listener needs a restart; it "
-                                   "goes on serving");
     CodecPlan codecs = open_codecs(next, &out.errors);
     if (!out.errors.empty()) return out;
     std::unique_ptr<Generation> gen;
@@ -553,46 +531,75 @@ ReloadOutcome Runtime::reload(const Options& next) {
         return out;
     }
 
-    // Match every listener of the new configuration with a running one that can keep its
-    // sockets: by name first, then (a rename) by address, unless the address picks a port.
-    std::vector<Listener*> kept(next.listeners.size(), nullptr);
-    std::vector<bool> taken(listeners_.size(), false);
-    auto match = [&](bool by_name) {
-        for (std::size_t i = 0; i < next.listeners.size(); ++i) {
-            const auto& l = next.listeners[i];
-            if (kept[i] || l.datagram()) continue;
-            if (!by_name && l.protocol != ListenerProtocol::unix_stream && l.listen.ends_with(":0")) continue;
-            for (std::size_t j = 0; j < listeners_.size(); ++j) {
-                if (taken[j] || !listeners_[j]->can_keep_sockets(l)) continue;
-                if (by_name && listeners_[j]->name() != l.name) continue;
-                kept[i] = listeners_[j].get();
-                taken[j] = true;
-                break;
+    // Match every listener of the new configuration with a running one of its kind that can
+    // keep its sockets: by name first, then (a rename) by address, unless the address picks a
+    // port.
+    auto match = [&](const auto& running, bool datagram, auto& kept, std::vector<bool>& taken) {
+        for (bool by_name : {true, false}) {
+            for (std::size_t i = 0; i < next.listeners.size(); ++i) {
+                const auto& l = next.listeners[i];
+                if (kept[i] || l.datagram() != datagram) continue;
+                if (!by_name && l.protocol != ListenerProtocol::unix_stream && l.listen.ends_with(":0")) continue;
+                for (std::size_t j = 0; j < running.size(); ++j) {
+                    if (taken[j] || !running[j]->can_keep_sockets(l)) continue;
+                    if (by_name && running[j]->name() != l.name) continue;
+                    kept[i] = running[j].get();
+                    taken[j] = true;
+                    break;
+                }
             }
         }
     };
-    match(true);
-    match(false);
+    std::vector<Listener*> kept(next.listeners.size(), nullptr);
+    std::vector<bool> taken(listeners_.size(), false);
+    match(listeners_, false, kept, taken);
+    std::vector<DatagramListener*> kept_udp(next.listeners.size(), nullptr);
+    std::vector<bool> taken_udp(datagram_listeners_.size(), false);
+    match(datagram_listeners_, true, kept_udp, taken_udp);
 
     // Bind the new listeners first: if one fails, nothing has changed yet.
     std::vector<std::unique_ptr<Listener>> opened(next.listeners.size());
+    std::vector<std::unique_ptr<DatagramListener>> opened_udp(next.listeners.size());
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
-        if (kept[i] || next.listeners[i].datagram()) continue;
-        opened[i] = std::make_unique<Listener>(*gen->contexts[i], *loops_);
+        if (kept[i] || kept_udp[i]) continue;
         try {
-            opened[i]->open();
+            if (next.listeners[i].datagram()) {
+                opened_udp[i] = std::make_unique<DatagramListener>(*gen->contexts[i], *loops_);
+                opened_udp[i]->open();
+            } else {
+                opened[i] = std::make_unique<Listener>(*gen->contexts[i], *loops_);
+                opened[i]->open();
+            }
         } catch (const std::exception& e) {
             out.errors.push_back({SourceMark{"listeners[" + std::to_string(i) + "]", 0, 0}, e.what()});
         }
     }
-    if (!out.errors.empty()) return out;  // `opened` closes what it bound
+    if (!out.errors.empty()) return out;  // `opened` and `opened_udp` close what they bound
 
     // Commit. Kept listeners carry their shared connection count, rate bucket and per-IP counts
     // into the new contexts.
     std::vector<std::unique_ptr<Listener>> listeners;
+    std::vector<std::unique_ptr<DatagramListener>> datagram_listeners;
+    std::vector<std::pair<DatagramListener*, ListenerContext*>> udp_switches;
     for (std::size_t i = 0; i < next.listeners.size(); ++i) {
         auto& ctx = *gen->contexts[i];
-        if (next.listeners[i].datagram()) continue;
+        if (next.listeners[i].datagram()) {
+            if (kept_udp[i]) {
+                for (std::size_t j = 0; j < datagram_listeners_.size(); ++j) {
+                    if (datagram_listeners_[j].get() != kept_udp[i]) continue;
+                    ctx.listener_active = kept_udp[i]->context().listener_active;
+                    ctx.admission = kept_udp[i]->context().admission;
+                    udp_switches.emplace_back(kept_udp[i], &ctx);
+                    datagram_listeners.push_back(std::move(datagram_listeners_[j]));
+                }
+                ++out.listeners_kept;
+            } else {
+                opened_udp[i]->start_accepting();
+                datagram_listeners.push_back(std::move(opened_udp[i]));
+                ++out.listeners_added;
+            }
+            continue;
+        }
         if (kept[i]) {
             for (std::size_t j = 0; j < listeners_.size(); ++j) {
                 if (listeners_[j].get() != kept[i]) continue;
@@ -615,9 +622,23 @@ ReloadOutcome Runtime::reload(const Options& next) {
         stopped_listeners_.push_back(std::move(listeners_[j]));
         ++out.listeners_removed;
     }
+    // udp listeners switch with every loop parked: a loop's sessions table, batches and inbox
+    // are its own, and the switch changes what its next datagram is read with.
+    if (!udp_switches.empty())
+        with_loops_paused([&] {
+            for (auto [listener, ctx] : udp_switches) listener->switch_context(*ctx);
+        });
+    for (std::size_t j = 0; j < datagram_listeners_.size(); ++j) {
+        if (taken_udp[j]) continue;
+        // Its open sessions still reply through its sockets: they stay until those end.
+        datagram_listeners_[j]->stop_accepting();
+        current_->removed.push_back(&datagram_listeners_[j]->context());
+        stopped_datagram_listeners_.push_back(std::move(datagram_listeners_[j]));
+        ++out.listeners_removed;
+    }
     listeners_ = std::move(listeners);
+    datagram_listeners_ = std::move(datagram_listeners);
     listener_count_.store(listeners_.size() + datagram_listeners_.size());
-    out.listeners_kept += datagram_listeners_.size();  // udp listeners run on as they started
     current_->retired_at = std::chrono::steady_clock::now();
     // The retired pools are checked no more; the new ones are, from now on. Endpoints both
     // name keep their health (shared state): no endpoint flips to healthy by a reload.
@@ -640,12 +661,13 @@ void Runtime::reap() {
             if (rt.reload_metrics_) rt.reload_metrics_->draining(rt.retired_.size());
         }
     } publish{*this};
+    free_stopped_datagram_listeners();
     if (retired_.empty()) return;
     const auto now = std::chrono::steady_clock::now();
     const auto drain = current_->options.shutdown_timeout;
     bool any_idle = false;
     for (auto& gen : retired_) {
-        if (gen->open_sessions() == 0 && !gen->pinned) {
+        if (gen->open_sessions() == 0) {
             any_idle = true;
         } else if (!gen->removed.empty() && !gen->removed_closed && now - gen->retired_at >= drain) {
             gen->removed_closed = true;
@@ -664,7 +686,7 @@ void Runtime::reap() {
     // before the barrier are freed: one whose last session closes during it waits for the next.
     std::vector<Generation*> idle;
     for (auto& gen : retired_)
-        if (gen->open_sessions() == 0 && !gen->pinned) idle.push_back(gen.get());
+        if (gen->open_sessions() == 0) idle.push_back(gen.get());
     on_every_loop(*loops_, [](EventLoop&) {});
     std::erase_if(retired_, [&](const std::unique_ptr<Generation>& gen) {
         return std::find(idle.begin(), idle.end(), gen.get()) != idle.end();
@@ -672,6 +694,25 @@ void Runtime::reap() {
     prune_endpoint_health();
     spdlog::info("reload: {} replaced configuration(s) freed (their last connection closed); {} still draining",
                  idle.size(), retired_.size());
+}
+
+void Runtime::free_stopped_datagram_listeners() {
+    std::vector<DatagramListener*> done;
+    for (auto& l : stopped_datagram_listeners_)
+        if (l->open_sessions() == 0) done.push_back(l.get());
+    if (done.empty()) return;
+    // Stop reading with the loops parked; let every loop run what was posted or deferred for
+    // them before; then free them, parked again (their timers live in the loops' queues).
+    with_loops_paused([&] {
+        for (auto* l : done) l->retire();
+    });
+    on_every_loop(*loops_, [](EventLoop&) {});
+    with_loops_paused([&] {
+        std::erase_if(stopped_datagram_listeners_, [&](const std::unique_ptr<DatagramListener>& l) {
+            return std::find(done.begin(), done.end(), l.get()) != done.end();
+        });
+    });
+    spdlog::info("reload: {} removed udp listener(s) closed (their last session ended)", done.size());
 }
 
 void Runtime::record_reload(bool success, const std::string& config_hash) {
@@ -687,7 +728,7 @@ std::size_t Runtime::loop_count() const { return loop_metrics_.size(); }
 
 std::vector<std::pair<std::string, std::string>> Runtime::listener_addresses() const {
     std::vector<std::pair<std::string, std::string>> out;
-    // Config order; a udp listener is the one that started with its name (see reload).
+    // Config order.
     for (const auto& l : options().listeners) {
         if (l.datagram()) {
             for (const auto& d : datagram_listeners_)

@@ -186,7 +186,11 @@ private:
     Summary summary_;
     void publish_summary();
 
-    std::vector<std::unique_ptr<DatagramListener>> datagram_listeners_;  // udp: as they started
+    std::vector<std::unique_ptr<DatagramListener>> datagram_listeners_;  // current, in config order
+    // udp listeners removed by reloads: their sessions end (idle, `responses`, or shutdown_timeout
+    // after the reload), then reap() closes their sockets and frees them.
+    std::vector<std::unique_ptr<DatagramListener>> stopped_datagram_listeners_;
+    void free_stopped_datagram_listeners();
     std::vector<std::uint64_t> ticks_;  // per loop, written by that loop only
     // Per loop: steady-clock nanoseconds of the last tick (written by that loop, read by the
     // control thread's watchdog).

@@ -636,27 +636,96 @@ def test_idle_udp_listeners_leave_the_loops_asleep():
     backend.close()
 
 
-def test_a_reload_keeps_udp_listeners_serving_as_they_started():
-    base = """
+@pytest.mark.parametrize("reuse_port", [True, False], ids=["reuse_port", "one_socket"])
+def test_a_reload_moves_udp_listeners_to_the_new_configuration(reuse_port):
+    # As stream listeners: a kept udp listener keeps its sockets; sessions open before the
+    # reload finish on the configuration they started with, new ones follow the new one; a
+    # removed listener takes no new session and closes its socket once its sessions ended; an
+    # added one serves.
+    old_backend, new_backend = UdpEchoBackend(prefix=b"old:"), UdpEchoBackend(prefix=b"new:")
+
+    def config(endpoint, second):
+        return f"""
+loops: 2
+tick: 20ms
+shutdown_timeout: 10s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: back, endpoints: ["{endpoint}"]}}
 listeners:
-  - {name: u, protocol: udp, listen: "127.0.0.1:0", handler: echo}
-  - {name: t, listen: "127.0.0.1:0", handler: echo}
-"""
+  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: back, reuse_port: {str(reuse_port).lower()}, max_sessions: 3}}
+{second}"""
+
+    def unanswered(address, payload):
+        c = udp_client(address)
+        c.send(payload)
+        c.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            c.recv(100)
+        c.close()
+
+    gone = '  - {name: gone, protocol: udp, listen: "127.0.0.1:0", upstream: back, idle_timeout: 1s}\n'
+    added = '  - {name: added, protocol: udp, listen: "127.0.0.1:0", upstream: back}\n'
+    with Daemon(config(old_backend.address, gone)) as d:
+        u_addr, gone_addr = d.addr("u"), d.addr("gone")
+        early = udp_client(u_addr)
+        early.send(b"1")
+        assert early.recv(100) == b"old:1"
+        lingering = udp_client(gone_addr)
+        lingering.send(b"g")
+        assert lingering.recv(100) == b"old:g"
+
+        text = d.reload(config(new_backend.address, added))
+        assert "1 removed" in text and "1 added" in text, text
+        assert d.addr("u") == u_addr  # the same sockets
+        # The session opened before the reload stays with the endpoint it started with.
+        early.send(b"2")
+        assert early.recv(100) == b"old:2"
+        # A new client follows the new configuration.
+        late = udp_client(u_addr)
+        late.send(b"3")
+        assert late.recv(100) == b"new:3"
+        added_client = udp_client(d.addr("added"))
+        added_client.send(b"4")
+        assert added_client.recv(100) == b"new:4"
+        # max_sessions counts the sessions of both configurations: 2 open, 1 more fits, not 2.
+        third = udp_client(u_addr)
+        third.send(b"5")
+        assert third.recv(100) == b"new:5"
+        unanswered(u_addr, b"6")
+        assert metric(d, "switchyard_udp_datagrams_dropped_total", listener="u", reason="max_sessions") == 1
+
+        # The removed listener: its open session is still answered; a new client is not.
+        lingering.send(b"h")
+        assert lingering.recv(100) == b"old:h"
+        unanswered(gone_addr, b"x")
+        # Once its session idled out (1 s), its socket closes: the port is free again.
+        wait_until(lambda: "removed udp listener(s) closed" in d.log(), timeout=10 * SLOW,
+                   what="the removed udp listener to close")
+        host, port = gone_addr.rsplit(":", 1)
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind((host, int(port)))
+        probe.close()
+        for c in (early, lingering, late, added_client, third):
+            c.close()
+    old_backend.close()
+    new_backend.close()
+
+
+def test_a_reload_frees_the_old_udp_configuration_when_its_last_session_ends():
+    backend = UdpEchoBackend()
+    base = proxy_config(backend.address, extra=", idle_timeout: 1s")
     with Daemon(base) as d:
         c = udp_client(d.addr("u"))
-        c.send(b"before")
-        assert c.recv(100) == b"before"
-        # Adding a tcp listener: applied; the udp listener and its open session carry on.
-        text = d.reload(base + '  - {name: t2, listen: "127.0.0.1:0", handler: echo}\n')
-        assert "udp listener" not in text
-        c.send(b"after")
-        assert c.recv(100) == b"after"
-        with connect(d.addr("t2")) as s:
-            s.sendall(b"t2")
-            assert recv_exact(s, 2) == b"t2"
-        # Changing the udp listener: the rest applies, the udp listener runs as it started.
-        text = d.reload(base.replace('handler: echo}\n  - {name: t,', 'handler: echo, idle_timeout: 5s}\n  - {name: t,', 1))
-        assert "udp listener u: udp listeners change on a restart only; it runs as it started" in text
-        c.send(b"still")
-        assert c.recv(100) == b"still"
-        assert d.addr("u")  # still listed among the listeners
+        c.send(b"a")
+        assert c.recv(100) == b"a"
+        d.reload(base.replace("idle_timeout: 1s", "idle_timeout: 2s"))
+        assert metric(d, "switchyard_config_generations_draining") == 1
+        # The session opened before the reload idles out after 1 s (its own configuration's
+        # idle_timeout); then the old configuration is freed.
+        wait_until(lambda: metric(d, "switchyard_config_generations_draining") == 0, timeout=10 * SLOW,
+                   what="the old configuration to be freed")
+        c.send(b"b")  # a new session, on the new configuration
+        assert c.recv(100) == b"b"
+        c.close()
+    backend.close()

@@ -66,8 +66,9 @@ listeners:
         new_pid = int([m for m in msgs if "MAINPID=" in m][0].split("MAINPID=")[1].split()[0])
         assert new_pid != d.proc.pid
         d.read_notifications(lambda n: any("READY=1" in m for m in n[before:]))
-        wait_until(lambda: "this process (%d) stops accepting and drains" % d.proc.pid in d.log(),
-                   what="the old process to let go")
+        # "draining N open connection(s)" comes after the old process closed its copies of the
+        # listening sockets (the admin port among them); until then both processes accept.
+        wait_until(lambda: "binary upgrade: draining" in d.log(), what="the old process to let go")
         # The new process runs the new file; the old one the file it started from (now replaced).
         assert not os.readlink(f"/proc/{new_pid}/exe").endswith("(deleted)")
         assert os.readlink(f"/proc/{d.proc.pid}/exe").endswith("(deleted)")

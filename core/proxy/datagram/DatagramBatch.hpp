@@ -24,6 +24,9 @@ public:
     DatagramBatch(std::size_t slots, std::size_t slot_size);
     DatagramBatch(const DatagramBatch&) = delete;
     DatagramBatch& operator=(const DatagramBatch&) = delete;
+    // Moving keeps the headers' pointers valid: they point into heap blocks that move along.
+    DatagramBatch(DatagramBatch&&) noexcept = default;
+    DatagramBatch& operator=(DatagramBatch&&) noexcept = default;
 
     std::size_t capacity() const { return hdrs_.size(); }
     std::size_t size() const { return size_; }           // entries kept for sending

@@ -39,7 +39,7 @@ bool is_wildcard(const SocketAddress& sa) {
 }  // namespace
 
 DatagramListener::DatagramListener(ListenerContext& ctx, LoopGroup& loops)
-    : ctx_(ctx), loops_(loops), balancer_(ctx.options.balancer, loops) {
+    : ctx_(&ctx), loops_(loops), balancer_(std::make_unique<LoopBalancer>(ctx.options.balancer, loops)) {
     for (std::size_t i = 0; i < loops.size(); ++i)
         per_loop_.push_back(std::make_unique<DatagramListenerLoop>(*this, ctx, loops.at(i)));
     wake_needed_.assign(loops.size(), 0);
@@ -49,10 +49,35 @@ DatagramListener::~DatagramListener() {
     for (auto& l : per_loop_) l->end_sessions();
 }
 
-const std::string& DatagramListener::name() const { return ctx_.options.name; }
+const std::string& DatagramListener::name() const { return ctx_->options.name; }
+
+bool DatagramListener::can_keep_sockets(const ListenerOptions& next) const {
+    const auto& o = ctx_->options;
+    return next.datagram() && next.listen == o.listen && next.reuse_port == o.reuse_port;
+}
+
+void DatagramListener::switch_context(ListenerContext& next) {
+    const bool was_routed = routed_;
+    if (next.options.balancer != ctx_->options.balancer)
+        balancer_ = std::make_unique<LoopBalancer>(next.options.balancer, loops_);
+    for (auto& part : per_loop_) part->switch_context(next);
+    ctx_ = &next;
+    // A bridge (stream upstream) has no sessions to route; a reload may make or unmake one.
+    routed_ = !ctx_->options.reuse_port && loops_.size() > 1 && ctx_->upstream != nullptr && !per_loop_[0]->bridged();
+    if (routed_ && !was_routed) make_inboxes();
+}
+
+std::int64_t DatagramListener::open_sessions() const {
+    return ctx_->listener_active->load(std::memory_order_relaxed);
+}
+
+void DatagramListener::retire() {
+    stop_accepting();
+    for (auto& part : per_loop_) part->retire();
+}
 
 void DatagramListener::open() {
-    const auto& o = ctx_.options;
+    const auto& o = ctx_->options;
     std::string error;
     std::optional<Address> addr = parse_address(o.listen, &error, /*allow_port_zero=*/true);
     if (!addr || addr->is_unix())
@@ -65,12 +90,12 @@ void DatagramListener::open() {
     const bool wildcard = is_wildcard(sa);
     for (std::size_t i = 0; i < count; ++i) {
         int fd = ::socket(sa.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) fail(ctx_, "socket", errno);
+        if (fd < 0) fail(*ctx_, "socket", errno);
         per_loop_[i]->set_socket(fd);  // owned from here: closed with the loop part
         int one = 1;
         ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (o.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-            fail(ctx_, "SO_REUSEPORT", errno);
+            fail(*ctx_, "SO_REUSEPORT", errno);
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         // A deeper queue absorbs bursts while the loop is busy elsewhere: a datagram that finds
         // it full is lost before anyone can count it (the kernel's RcvbufErrors).
@@ -83,9 +108,9 @@ void DatagramListener::open() {
         if (wildcard) {
             int rc = sa.family() == AF_INET ? ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)
                                             : ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
-            if (rc != 0) fail(ctx_, "IP_PKTINFO", errno);
+            if (rc != 0) fail(*ctx_, "IP_PKTINFO", errno);
         }
-        if (::bind(fd, sa.data(), sa.length) != 0) fail(ctx_, "bind " + o.listen, errno);
+        if (::bind(fd, sa.data(), sa.length) != 0) fail(*ctx_, "bind " + o.listen, errno);
         if (i == 0) {
             // Port 0: the first socket picks the port, the other loops' sockets join it.
             SocketAddress bound;
@@ -99,7 +124,7 @@ void DatagramListener::open() {
 }
 
 void DatagramListener::adopt(std::vector<int> fds) {
-    const auto& o = ctx_.options;
+    const auto& o = ctx_->options;
     for (std::size_t i = 0; i < fds.size(); ++i) {
         const int fd = fds[i];
         int type = 0;
@@ -153,19 +178,23 @@ std::vector<int> DatagramListener::listening_fds() const {
 }
 
 void DatagramListener::finish_open() {
-    const auto& o = ctx_.options;
+    const auto& o = ctx_->options;
     // Sessions need their owner found; a bridge to a stream upstream has none (each loop that
     // reads writes onto its own pooled connection).
-    routed_ = !o.reuse_port && loops_.size() > 1 && ctx_.upstream != nullptr && !per_loop_[0]->bridged();
+    routed_ = !o.reuse_port && loops_.size() > 1 && ctx_->upstream != nullptr && !per_loop_[0]->bridged();
     if (!o.reuse_port) {
         const int fd = per_loop_[0]->socket();
         for (std::size_t i = 1; i < per_loop_.size(); ++i) per_loop_[i]->set_reply_socket(fd);
     }
-    if (routed_) {
-        // Room for at least 16 of the largest datagrams in flight to each loop.
-        const std::size_t bytes = std::max<std::size_t>(std::size_t{1} << 20, 16 * (o.max_datagram + sizeof(DatagramHandoff) + 16));
-        for (std::size_t i = 1; i < per_loop_.size(); ++i) per_loop_[i]->make_inbox(bytes);
-    }
+    if (routed_) make_inboxes();
+}
+
+void DatagramListener::make_inboxes() {
+    // Room for at least 16 of the largest datagrams in flight to each loop (the largest a
+    // datagram may be at all: a reload may raise max_datagram).
+    const std::size_t bytes = std::max<std::size_t>(std::size_t{1} << 20, 16 * (65535 + sizeof(DatagramHandoff) + 16));
+    for (std::size_t i = 1; i < per_loop_.size(); ++i)
+        if (!per_loop_[i]->inbox()) per_loop_[i]->make_inbox(bytes);
 }
 
 void DatagramListener::start_accepting() {
@@ -187,7 +216,7 @@ void DatagramListener::route(DatagramListenerLoop& receiver, const DatagramPeer&
         owner = it->second;
     } else {
         if (!accepting()) return;  // draining: no new sessions
-        owner = static_cast<std::uint32_t>(balancer_.pick(peer.ip_hash()));
+        owner = static_cast<std::uint32_t>(balancer_->pick(peer.ip_hash()));
         routes_.emplace(peer, owner);
     }
     if (owner == receiver.index()) {

@@ -7,7 +7,9 @@
 //   lock-free ring (HandoffRing). Replies leave from the one socket whatever loop sends them.
 // Replies leave from the address the client sent to (IP_PKTINFO / IPV6_RECVPKTINFO), so a
 // listener on 0.0.0.0 or [::] answers from the right address on a multi-homed host.
-// Life cycle as the stream Listener's: open(), start_accepting(), stop_accepting().
+// Life cycle as the stream Listener's: open(), start_accepting(), stop_accepting(); a reload
+// that keeps its address switches it to the new configuration (switch_context): new sessions
+// follow the new configuration, open ones finish on the one they started with.
 // Per-loop work (sessions, batches) lives in DatagramListenerLoop.
 #include <atomic>
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "core/loop/LoopBalancer.hpp"
+#include "core/options/Options.hpp"
 #include "core/proxy/datagram/DatagramPeer.hpp"
 
 namespace switchyard {
@@ -63,6 +66,19 @@ public:
     // Any thread: false once stop_accepting() was called.
     bool accepting() const { return accepting_.load(std::memory_order_relaxed); }
 
+    // Control thread: whether a reload to `next` can keep this listener's sockets (same
+    // address as written, same reuse_port; the port may not be 0 unless matched by name).
+    bool can_keep_sockets(const ListenerOptions& next) const;
+    // Control thread, while the loops are parked (Runtime::with_loops_paused): new sessions
+    // use `next` from now on; open sessions keep the context they started with.
+    void switch_context(ListenerContext& next);
+    ListenerContext& context() const { return *ctx_; }
+    // Control thread: sessions still open on this listener, whatever their generation.
+    std::int64_t open_sessions() const;
+    // Control thread, while the loops are parked: a listener a reload removed, with no session
+    // left, stops reading before it is destroyed (after every loop has run its posted work).
+    void retire();
+
     // ---- for DatagramListenerLoop -------------------------------------------------------
     // Loop thread of the receiving loop (reuse_port off, several loops): finds or picks the
     // loop owning `peer` and delivers the datagram there (at once when it is this loop).
@@ -75,9 +91,11 @@ public:
     bool routed() const { return routed_; }
 
 private:
-    ListenerContext& ctx_;
+    void make_inboxes();
+
+    ListenerContext* ctx_;
     LoopGroup& loops_;
-    LoopBalancer balancer_;
+    std::unique_ptr<LoopBalancer> balancer_;
     std::vector<std::unique_ptr<DatagramListenerLoop>> per_loop_;  // index = loop
     std::string bound_address_;
     void finish_open();

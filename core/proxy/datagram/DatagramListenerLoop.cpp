@@ -32,24 +32,41 @@ std::size_t batch_slots(std::size_t max_datagram) {
 
 DatagramListenerLoop::DatagramListenerLoop(DatagramListener& listener, ListenerContext& ctx, EventLoop& loop)
     : listener_(listener),
-      ctx_(ctx),
       loop_(loop),
       received_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram),
-      replies_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram) {
-    const bool stream_upstream = ctx.upstream && ctx.upstream->options().protocol == UpstreamProtocol::tcp;
-    if (ctx.client_codec) {
-        // Both sides frame alike (passthrough): datagrams are checked and passed on as they came.
-        // Onto a stream every frame is encoded: its terminator or length is what delimits it there.
-        const Codec* up = ctx.upstream_codec ? ctx.upstream_codec.get() : ctx.client_codec.get();
-        const bool as_they_came = ctx.passthrough && !stream_upstream;
-        to_upstream_ = std::make_unique<DatagramFramer>(*ctx.client_codec, as_they_came ? nullptr : up);
-        to_client_ = std::make_unique<DatagramFramer>(*up, ctx.passthrough ? nullptr : ctx.client_codec.get());
-    }
-    if (stream_upstream) stream_ = std::make_unique<PooledStreamConnection>(loop, ctx);
-}
+      replies_(batch_slots(ctx.options.max_datagram), ctx.options.max_datagram),
+      current_(std::make_unique<DatagramLoopContext>(ctx, loop)),
+      sweep_(loop.timers(), [this] { sweep_retired(); }) {}
 
 DatagramListenerLoop::~DatagramListenerLoop() {
     if (fd_ >= 0) ::close(fd_);
+}
+
+void DatagramListenerLoop::switch_context(ListenerContext& next) {
+    const auto& o = next.options;
+    flush_replies();  // replies gathered this turn leave before the batches may be resized
+    if (o.max_datagram != ctx().options.max_datagram) {
+        received_ = DatagramBatch(batch_slots(o.max_datagram), o.max_datagram);
+        replies_ = DatagramBatch(batch_slots(o.max_datagram), o.max_datagram);
+    }
+    if (fd_ >= 0 && o.receive_buffer > 0 && o.receive_buffer != ctx().options.receive_buffer) {
+        int bytes = static_cast<int>(std::min<std::uint64_t>(o.receive_buffer, INT32_MAX / 2));
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }
+    retired_.push_back(std::move(current_));
+    current_ = std::make_unique<DatagramLoopContext>(next, loop_);
+    if (fd_ >= 0 && reading_ && current_->stream()) current_->stream()->start();
+    sweep_retired();
+}
+
+void DatagramListenerLoop::retire() {
+    stop_reading();
+    sweep_.cancel();
+}
+
+void DatagramListenerLoop::sweep_retired() {
+    std::erase_if(retired_, [](const std::unique_ptr<DatagramLoopContext>& gen) { return gen->idle(); });
+    if (!retired_.empty()) sweep_.arm_after(std::chrono::milliseconds(250));
 }
 
 std::size_t DatagramListenerLoop::index() const { return loop_.index(); }
@@ -58,9 +75,9 @@ void DatagramListenerLoop::make_inbox(std::size_t bytes) { inbox_ = std::make_un
 
 void DatagramListenerLoop::start_reading() {
     if (fd_ < 0) return;
-    if (stream_) stream_->start();
+    if (auto* stream = current_->stream()) stream->start();
     if (int err = loop_.poller().add(fd_, this, EPOLLIN | EPOLLET)) {
-        spdlog::error("listener {}: cannot watch the udp socket: {}", ctx_.options.name, std::strerror(err));
+        spdlog::error("listener {}: cannot watch the udp socket: {}", ctx().options.name, std::strerror(err));
         return;
     }
     read_socket();  // datagrams that queued before the watch raised no edge
@@ -75,13 +92,15 @@ void DatagramListenerLoop::stop_reading() {
 void DatagramListenerLoop::on_poll_events(std::uint32_t) { read_socket(); }
 
 void DatagramListenerLoop::count_drop(DatagramDropReason reason, std::uint64_t n) {
-    if (auto* c = ctx_.datagram_metrics.dropped[static_cast<int>(reason)]) c->inc(loop_.index(), n);
+    if (auto* c = ctx().datagram_metrics.dropped[static_cast<int>(reason)]) c->inc(loop_.index(), n);
 }
 
 void DatagramListenerLoop::read_socket() {
     if (!reading_) return;
     const std::size_t shard = loop_.index();
-    const bool echoing = ctx_.upstream == nullptr;
+    ListenerContext& context = ctx();
+    const bool echoing = context.upstream == nullptr;
+    DatagramFramer* to_client = current_->to_client();
     for (int budget = kReadBudget; budget > 0; --budget) {
         int n = received_.receive_from(fd_);
         if (n < 0) {
@@ -90,7 +109,7 @@ void DatagramListenerLoop::read_socket() {
             if (e == EINTR) continue;
             // ECONNREFUSED and friends can surface here from an earlier send's ICMP error; they
             // say nothing about the datagrams queued.
-            spdlog::debug("listener {}: udp receive: {}", ctx_.options.name, std::strerror(e));
+            spdlog::debug("listener {}: udp receive: {}", context.options.name, std::strerror(e));
             continue;
         }
         std::uint64_t bytes = 0;
@@ -105,17 +124,17 @@ void DatagramListenerLoop::read_socket() {
             if (peer.empty()) continue;
             if (echoing) {
                 if (!listener_.accepting()) continue;
-                if (to_client_) {  // echo with a codec: only datagrams that frame come back
-                    int frames = to_client_->decode(received_.data(i), received_.length(i));
+                if (to_client) {  // echo with a codec: only datagrams that frame come back
+                    int frames = to_client->decode(received_.data(i), received_.length(i));
                     if (frames < 0) {
-                        codec_error(0, *to_client_, peer);
+                        codec_error(*current_, 0, *to_client, peer);
                         continue;
                     }
-                    if (auto* c = ctx_.metrics.frames_received) c->inc(shard, static_cast<std::uint64_t>(frames));
-                    if (auto* c = ctx_.metrics.frames_sent) c->inc(shard, static_cast<std::uint64_t>(frames));
+                    if (auto* c = context.metrics.frames_received) c->inc(shard, static_cast<std::uint64_t>(frames));
+                    if (auto* c = context.metrics.frames_sent) c->inc(shard, static_cast<std::uint64_t>(frames));
                 }
                 received_.keep(i, peer, received_.local(i));
-            } else if (stream_) {
+            } else if (current_->stream()) {
                 forward_to_stream(peer, received_.data(i), received_.length(i));
             } else if (listener_.routed()) {
                 listener_.route(*this, peer, received_.local(i), received_.data(i), received_.length(i));
@@ -123,8 +142,8 @@ void DatagramListenerLoop::read_socket() {
                 deliver(peer, received_.local(i), received_.data(i), received_.length(i));
             }
         }
-        if (auto* c = ctx_.datagram_metrics.datagrams_received) c->inc(shard, static_cast<std::uint64_t>(n) - oversize);
-        if (auto* c = ctx_.metrics.bytes_received) c->inc(shard, bytes);
+        if (auto* c = context.datagram_metrics.datagrams_received) c->inc(shard, static_cast<std::uint64_t>(n) - oversize);
+        if (auto* c = context.metrics.bytes_received) c->inc(shard, bytes);
         if (oversize) count_drop(DatagramDropReason::oversize, oversize);
         if (echoing) echo(static_cast<std::size_t>(n));
         if (listener_.routed()) listener_.wake_owners();
@@ -141,14 +160,15 @@ void DatagramListenerLoop::echo(std::size_t) {
 
 void DatagramListenerLoop::count_sent(const DatagramBatch::FlushResult& r) {
     const std::size_t shard = loop_.index();
-    if (auto* c = ctx_.datagram_metrics.datagrams_sent) c->inc(shard, r.sent);
-    if (auto* c = ctx_.metrics.bytes_sent) c->inc(shard, r.sent_bytes);
+    ListenerContext& context = ctx();
+    if (auto* c = context.datagram_metrics.datagrams_sent) c->inc(shard, r.sent);
+    if (auto* c = context.metrics.bytes_sent) c->inc(shard, r.sent_bytes);
     if (r.would_block) count_drop(DatagramDropReason::send_buffer_full, r.would_block);
     if (r.failed) {
         count_drop(DatagramDropReason::send_error, r.failed);
         std::uint64_t suppressed = 0;
-        if (ctx_.error_log.allow(&suppressed))
-            spdlog::warn("listener {}: udp send to clients: {} ({} datagram(s) dropped)", ctx_.options.name,
+        if (context.error_log.allow(&suppressed))
+            spdlog::warn("listener {}: udp send to clients: {} ({} datagram(s) dropped)", context.options.name,
                          std::strerror(r.last_error), r.failed);
     }
 }
@@ -171,34 +191,39 @@ void DatagramListenerLoop::deliver(const DatagramPeer& peer, const LocalAddress&
 
 DatagramSession* DatagramListenerLoop::open_session(const DatagramPeer& peer, const LocalAddress& local) {
     if (!listener_.accepting()) return nullptr;  // draining: no new sessions
-    const auto& o = ctx_.options;
-    std::int64_t active = ctx_.active.fetch_add(1, std::memory_order_relaxed) + 1;
+    ListenerContext& context = ctx();
+    const auto& o = context.options;
+    // Against max_sessions counts every generation's sessions of this listener: a reload does
+    // not make room for more.
+    std::int64_t active = context.listener_active->fetch_add(1, std::memory_order_relaxed) + 1;
     if (o.max_sessions != 0 && active > static_cast<std::int64_t>(o.max_sessions)) {
-        ctx_.active.fetch_sub(1, std::memory_order_relaxed);
+        context.listener_active->fetch_sub(1, std::memory_order_relaxed);
         count_drop(DatagramDropReason::max_sessions);
         std::uint64_t suppressed = 0;
-        if (ctx_.reject_log.allow(&suppressed))
+        if (context.reject_log.allow(&suppressed))
             spdlog::warn("listener {}: max_sessions {} reached, dropped a datagram from {}{}", o.name, o.max_sessions,
                          peer.to_string(),
                          suppressed ? fmt::format(" ({} more drops not logged)", suppressed) : "");
         return nullptr;
     }
-    DatagramSession* s = DatagramSession::open(*this, ctx_, peer, local);
+    context.active.fetch_add(1, std::memory_order_relaxed);
+    DatagramSession* s = DatagramSession::open(*this, *current_, peer, local);
     if (s) sessions_.emplace(peer, s);
     return s;
 }
 
 void DatagramListenerLoop::forward_to_stream(const DatagramPeer& peer, const std::uint8_t* data, std::size_t len) {
-    int frames = to_upstream_->decode(data, len);
+    DatagramFramer& framer = *current_->to_upstream();
+    int frames = framer.decode(data, len);
     iovec iov[DatagramFramer::kMaxIov];
-    int pieces = frames < 0 ? -1 : to_upstream_->encode(data, len, iov);
+    int pieces = frames < 0 ? -1 : framer.encode(data, len, iov);
     if (pieces < 0) {
-        codec_error(to_upstream_->error() == CodecErrorReason::encode_failed ? 1 : 0, *to_upstream_, peer);
+        codec_error(*current_, framer.error() == CodecErrorReason::encode_failed ? 1 : 0, framer, peer);
         return;
     }
-    if (auto* c = ctx_.metrics.frames_received) c->inc(loop_.index(), static_cast<std::uint64_t>(frames));
+    if (auto* c = ctx().metrics.frames_received) c->inc(loop_.index(), static_cast<std::uint64_t>(frames));
     if (pieces == 0) return;  // an empty datagram: nothing to write
-    DatagramDropReason dropped = stream_->write(iov, pieces);
+    DatagramDropReason dropped = current_->stream()->write(iov, pieces);
     if (dropped != DatagramDropReason::count) count_drop(dropped);
 }
 
@@ -234,13 +259,15 @@ void DatagramListenerLoop::forget(DatagramSession& session) {
     if (listener_.routed()) listener_.forget_route(session.client(), index());
 }
 
-void DatagramListenerLoop::codec_error(int side, const DatagramFramer& framer, const DatagramPeer& client) {
+void DatagramListenerLoop::codec_error(const DatagramLoopContext& gen, int side, const DatagramFramer& framer,
+                                       const DatagramPeer& client) {
     count_drop(DatagramDropReason::codec_error);
-    if (auto* c = ctx_.metrics.codec_errors[side][static_cast<int>(framer.error())]) c->inc(loop_.index());
+    ListenerContext& context = gen.ctx();
+    if (auto* c = context.metrics.codec_errors[side][static_cast<int>(framer.error())]) c->inc(loop_.index());
     std::uint64_t suppressed = 0;
-    if (ctx_.error_log.allow(&suppressed)) {
-        const Codec* codec = side == 0 ? ctx_.client_codec.get() : ctx_.upstream_codec.get();
-        spdlog::warn("listener {}: codec {}: {} datagram from {} {}: {}; dropped{}", ctx_.options.name,
+    if (context.error_log.allow(&suppressed)) {
+        const Codec* codec = side == 0 ? context.client_codec.get() : context.upstream_codec.get();
+        spdlog::warn("listener {}: codec {}: {} datagram from {} {}: {}; dropped{}", context.options.name,
                      codec ? codec->name() : std::string("?"), to_string(framer.error()),
                      side == 0 ? "client" : "upstream for client", client.to_string(), framer.reason(),
                      suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");

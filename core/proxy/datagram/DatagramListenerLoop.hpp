@@ -2,17 +2,22 @@
 // What one loop holds of a udp listener: the listener socket it reads (reuse_port on, or loop 0),
 // the sessions it owns (a table keyed by client address: found by hash, no lock, as every
 // access is on this loop), a receive batch (recvmmsg) and a reply batch (upstream replies and
-// echoes gathered during a turn and sent with one sendmmsg at its end), and the inbox other
-// loops hand datagrams through when reuse_port is off. Loop thread only, unless noted.
+// echoes gathered during a turn and sent with one sendmmsg at its end), the inbox other
+// loops hand datagrams through when reuse_port is off, and the configuration generations its
+// sessions use (DatagramLoopContext: the current one opens new sessions; a reload's retired ones
+// serve the sessions opened before it until they end). Loop thread only, unless noted.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
+#include "core/loop/LoopTimer.hpp"
 #include "core/loop/Poller.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 #include "core/proxy/datagram/DatagramBatch.hpp"
 #include "core/proxy/datagram/DatagramFramer.hpp"
+#include "core/proxy/datagram/DatagramLoopContext.hpp"
 #include "core/proxy/datagram/DatagramMetrics.hpp"
 #include "core/proxy/datagram/HandoffRing.hpp"
 #include "core/proxy/datagram/PooledStreamConnection.hpp"
@@ -48,7 +53,14 @@ public:
     void set_reply_socket(int fd) { reply_fd_ = fd; }
     int socket() const { return fd_; }
     // True when the upstream is a stream (a bridge): frames go onto a pooled connection.
-    bool bridged() const { return stream_ != nullptr; }
+    bool bridged() const { return current_->stream() != nullptr; }
+    // Control thread, while the loops are parked (a reload): new sessions use `next` from now
+    // on; the sessions already open keep the generation they started with. Resizes the batches
+    // when max_datagram changed.
+    void switch_context(ListenerContext& next);
+    // Control thread, while the loops are parked: stops reading and sweeping, before the
+    // listener of a removed configuration is destroyed.
+    void retire();
     // Control thread: this loop can be handed datagrams (reuse_port off, several loops).
     void make_inbox(std::size_t bytes);
     HandoffRing* inbox() { return inbox_.get(); }
@@ -77,14 +89,10 @@ public:
     // The session ended: drop it from the table.
     void forget(DatagramSession& session);
     void count_drop(DatagramDropReason reason, std::uint64_t n = 1);
-    // With a codec: the framers of this loop (null without one). to_upstream decodes client
-    // datagrams (and encodes them for the upstream's codec); to_client decodes the endpoint's
-    // replies (and encodes them for the client's codec).
-    DatagramFramer* to_upstream() { return to_upstream_.get(); }
-    DatagramFramer* to_client() { return to_client_.get(); }
     // A datagram that did not frame: dropped, counted, logged (rate-limited). side 0 = the
-    // client's codec, 1 = the upstream's.
-    void codec_error(int side, const DatagramFramer& framer, const DatagramPeer& client);
+    // client's codec, 1 = the upstream's, of the generation `gen`.
+    void codec_error(const DatagramLoopContext& gen, int side, const DatagramFramer& framer,
+                     const DatagramPeer& client);
     // Sends one re-encoded reply now, from `from` (translated replies are not batched).
     void send_reply_now(const DatagramPeer& to, const LocalAddress& from, const iovec* iov, int iov_count);
 
@@ -97,9 +105,10 @@ private:
     void count_sent(const DatagramBatch::FlushResult& r);
     DatagramSession* open_session(const DatagramPeer& peer, const LocalAddress& local);
     void forward_to_stream(const DatagramPeer& peer, const std::uint8_t* data, std::size_t len);
+    void sweep_retired();
+    ListenerContext& ctx() const { return current_->ctx(); }
 
     DatagramListener& listener_;
-    ListenerContext& ctx_;
     EventLoop& loop_;
     int fd_ = -1;
     int reply_fd_ = -1;
@@ -108,10 +117,9 @@ private:
     DatagramBatch replies_;
     bool flush_pending_ = false;
     std::unique_ptr<HandoffRing> inbox_;
-    std::unique_ptr<DatagramFramer> to_upstream_;
-    std::unique_ptr<DatagramFramer> to_client_;
-    // A stream upstream (protocol: tcp): this loop's pooled connection; no sessions then.
-    std::unique_ptr<PooledStreamConnection> stream_;
+    std::unique_ptr<DatagramLoopContext> current_;
+    std::vector<std::unique_ptr<DatagramLoopContext>> retired_;  // until their sessions end
+    LoopTimer sweep_;  // frees idle retired generations, while there are any
     std::unordered_map<DatagramPeer, DatagramSession*, DatagramPeerHash> sessions_;
 };
 

@@ -14,6 +14,7 @@
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
 #include "core/proxy/datagram/DatagramListenerLoop.hpp"
+#include "core/proxy/datagram/DatagramLoopContext.hpp"
 
 namespace switchyard {
 
@@ -33,9 +34,9 @@ constexpr int kReadBudget = 4;
 
 }  // namespace
 
-DatagramSession* DatagramSession::open(DatagramListenerLoop& owner, ListenerContext& ctx, const DatagramPeer& client,
-                                       const LocalAddress& local) {
-    auto* s = new DatagramSession(owner, ctx, client, local);
+DatagramSession* DatagramSession::open(DatagramListenerLoop& owner, DatagramLoopContext& gen,
+                                       const DatagramPeer& client, const LocalAddress& local) {
+    auto* s = new DatagramSession(owner, gen, client, local);
     intrusive_ptr_add_ref(s);  // the open session's reference on itself, dropped by close()
     if (!s->connect_endpoint()) {
         s->close();
@@ -44,9 +45,16 @@ DatagramSession* DatagramSession::open(DatagramListenerLoop& owner, ListenerCont
     return s;
 }
 
-DatagramSession::DatagramSession(DatagramListenerLoop& owner, ListenerContext& ctx, const DatagramPeer& client,
+DatagramSession::DatagramSession(DatagramListenerLoop& owner, DatagramLoopContext& gen, const DatagramPeer& client,
                                  const LocalAddress& local)
-    : owner_(owner), loop_(owner.loop()), ctx_(ctx), client_(client), local_(local), last_activity_(loop_.now()) {
+    : owner_(owner),
+      loop_(owner.loop()),
+      gen_(gen),
+      ctx_(gen.ctx()),
+      client_(client),
+      local_(local),
+      last_activity_(loop_.now()) {
+    gen_.add_session();
     loop_.attach(this);
     loop_.add_load(1);
     const std::size_t shard = loop_.index();
@@ -101,14 +109,14 @@ void DatagramSession::from_client(const std::uint8_t* data, std::size_t len) {
     if (closed_) return;
     last_activity_ = loop_.now();
     ssize_t n;
-    if (DatagramFramer* framer = owner_.to_upstream()) {
+    if (DatagramFramer* framer = gen_.to_upstream()) {
         // With a codec: only a datagram that frames is passed on, its frames re-encoded for
         // the upstream's codec (one datagram out for one in).
         int frames = framer->decode(data, len);
         iovec iov[DatagramFramer::kMaxIov];
         int pieces = frames < 0 ? -1 : framer->encode(data, len, iov);
         if (pieces < 0) {
-            owner_.codec_error(framer->error() == CodecErrorReason::encode_failed ? 1 : 0, *framer, client_);
+            owner_.codec_error(gen_, framer->error() == CodecErrorReason::encode_failed ? 1 : 0, *framer, client_);
             return;
         }
         inc(ctx_.metrics.frames_received, loop_.index(), static_cast<std::uint64_t>(frames));
@@ -174,7 +182,7 @@ void DatagramSession::read_replies() {
         last_activity_ = loop_.now();
         std::uint64_t kept = 0;
         std::uint64_t bytes = 0;
-        DatagramFramer* framer = owner_.to_client();
+        DatagramFramer* framer = gen_.to_client();
         for (std::size_t i = first; i < first + static_cast<std::size_t>(n); ++i) {
             if (batch.truncated(i)) {
                 owner_.count_drop(DatagramDropReason::oversize);
@@ -186,7 +194,8 @@ void DatagramSession::read_replies() {
                 iovec iov[DatagramFramer::kMaxIov];
                 int pieces = frames < 0 ? -1 : framer->encode(batch.data(i), batch.length(i), iov);
                 if (pieces < 0) {
-                    owner_.codec_error(framer->error() == CodecErrorReason::encode_failed ? 0 : 1, *framer, client_);
+                    owner_.codec_error(gen_, framer->error() == CodecErrorReason::encode_failed ? 0 : 1, *framer,
+                                       client_);
                     continue;
                 }
                 inc(ctx_.metrics.frames_sent, shard, static_cast<std::uint64_t>(frames));
@@ -254,8 +263,10 @@ void DatagramSession::close() {
     fd_ = -1;
     if (endpoint_ >= 0) ctx_.upstream->endpoint(static_cast<std::size_t>(endpoint_)).active.fetch_sub(1, std::memory_order_relaxed);
     owner_.forget(*this);
+    gen_.remove_session();
     loop_.detach(this);
     loop_.add_load(-1);
+    ctx_.listener_active->fetch_sub(1, std::memory_order_relaxed);
     ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     add(ctx_.datagram_metrics.sessions_active, loop_.index(), -1);
     // Drop the open session's reference only after the poll batch being dispatched.

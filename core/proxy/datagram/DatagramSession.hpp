@@ -17,14 +17,16 @@ namespace switchyard {
 
 class EventLoop;
 class DatagramListenerLoop;
+class DatagramLoopContext;
 struct ListenerContext;
 
 class DatagramSession final : public LoopSession, public PollHandler {
 public:
-    // Loop thread of `owner`. Picks an endpoint, opens and connects the session's socket.
-    // Returns nullptr (logged, counted) when no endpoint could be reached. The caller has
-    // counted the session in ctx.active; a failed open gives that back.
-    static DatagramSession* open(DatagramListenerLoop& owner, ListenerContext& ctx, const DatagramPeer& client,
+    // Loop thread of `owner`. Picks an endpoint of `gen`'s upstream, opens and connects the
+    // session's socket. Returns nullptr (logged, counted) when no endpoint could be reached.
+    // The caller has counted the session in the context's active and listener_active; a failed
+    // open gives both back. The session keeps `gen` (codecs, upstream) for its whole life.
+    static DatagramSession* open(DatagramListenerLoop& owner, DatagramLoopContext& gen, const DatagramPeer& client,
                                  const LocalAddress& local);
 
     const DatagramPeer& client() const { return client_; }  // loop thread only
@@ -35,6 +37,7 @@ public:
     void on_poll_events(std::uint32_t events) override;  // loop thread only: the endpoint's replies
     void check_idle(SteadyTime now) override;            // loop thread only
     void force_close() override;                         // loop thread only (or after the loops stopped)
+    const void* owner() const override { return &ctx_; }  // its ListenerContext; any thread
 
     // Intrusive, non-atomic reference count, as stream sessions have: the open session holds one
     // on itself, released after close once the poll batch being dispatched is over. Loop thread only.
@@ -44,7 +47,7 @@ public:
     }
 
 private:
-    DatagramSession(DatagramListenerLoop& owner, ListenerContext& ctx, const DatagramPeer& client,
+    DatagramSession(DatagramListenerLoop& owner, DatagramLoopContext& gen, const DatagramPeer& client,
                     const LocalAddress& local);
     ~DatagramSession() override = default;
 
@@ -55,6 +58,7 @@ private:
 
     DatagramListenerLoop& owner_;
     EventLoop& loop_;
+    DatagramLoopContext& gen_;
     ListenerContext& ctx_;
     DatagramPeer client_;
     LocalAddress local_;

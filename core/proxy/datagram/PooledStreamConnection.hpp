@@ -41,6 +41,8 @@ public:
     // Writes the pieces of one datagram's frames (all or nothing). Returns what to count when
     // they were dropped, or DatagramDropReason::count when they were taken.
     DatagramDropReason write(const iovec* iov, int count);
+    // Nothing taken is still waiting to be written (a reload's retired one may go).
+    bool idle() const { return pending_end_ == pending_begin_; }
 
     void on_poll_events(std::uint32_t events) override;
 

@@ -729,3 +729,24 @@ def test_a_reload_frees_the_old_udp_configuration_when_its_last_session_ends():
         assert c.recv(100) == b"b"
         c.close()
     backend.close()
+
+def test_a_reload_moves_a_udp_to_tcp_bridge_onto_the_new_upstream():
+    # The pooled stream connection of the old configuration goes once it has written what it
+    # took; datagrams after the reload are written onto the new upstream's connection.
+    first, second = LineCollector(), LineCollector()
+    with Daemon(bridge_config(first.address)) as d:
+        wait_until(lambda: d.log().count("is up") == 1, what="the pooled connection to the first upstream")
+        c = udp_client(d.addr("u"))
+        c.send(b"one\n")
+        wait_until(lambda: first.data == b"one\n", what="the first line at the first upstream")
+        d.reload(bridge_config(second.address))
+        wait_until(lambda: d.log().count("is up") == 2, what="the pooled connection to the new upstream")
+        assert second.connections == 1
+        c.send(b"two\n")
+        wait_until(lambda: second.data == b"two\n", what="the second line at the new upstream")
+        assert first.data == b"one\n"
+        wait_until(lambda: metric(d, "switchyard_config_generations_draining") == 0,
+                   what="the old configuration (and its connection) freed")
+        c.close()
+    first.close()
+    second.close()

@@ -22,6 +22,10 @@ CommandLineResult parse_command_line(const std::vector<std::string>& args) {
             cl.action = CommandLine::Action::help;
         } else if (is("--version", "-V")) {
             cl.action = CommandLine::Action::version;
+        } else if (is("--check-config", "-t") && a.find('=') == std::string::npos &&
+                   (i + 1 == args.size() || args[i + 1].rfind('-', 0) == 0)) {
+            // Without a FILE of its own it checks the --config file, as `nginx -t -c FILE` does.
+            cl.action = CommandLine::Action::check_config;
         } else if (is("--config", "-c") || is("--check-config", "-t")) {
             bool check = is("--check-config", "-t");
             auto v = value(a);
@@ -53,7 +57,9 @@ Switchyard: a TCP, UDP and Unix-socket proxy daemon with multi-reactor event loo
 and codec plugins.
 
   -c, --config FILE        run with the YAML configuration FILE
-  -t, --check-config FILE  validate FILE (schema, references, codec plugins) and exit:
+  -t, --check-config [FILE]
+                           validate FILE, or without one the --config file (-t -c FILE,
+                           as nginx), for schema, references and codec plugins, and exit:
                            prints "configuration OK" (exit 0) or every error (exit 1);
                            opens no socket
       --log-level LEVEL    override log.level (trace, debug, info, warn, error, critical, off)

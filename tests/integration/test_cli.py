@@ -46,9 +46,13 @@ listeners:
   - {{name: e, listen: 127.0.0.1:{port}, handler: echo}}
 """)
     r = run("--check-config", path)
-    port_holder.close()
     assert r.returncode == 0, r.stderr
     assert "configuration OK" in r.stdout
+    # Spelt as nginx's `-t -c FILE` (and the other way round): the --config file is checked.
+    for argv in (["-t", "-c", path], ["--config", path, "--check-config"]):
+        r = run(*argv)
+        assert r.returncode == 0 and "configuration OK" in r.stdout, (argv, r.stderr)
+    port_holder.close()
 
 
 def test_bundled_examples_pass_check_config():

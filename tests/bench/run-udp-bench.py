@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""UDP rows of the benchmark: switchyard vs nginx stream UDP vs direct, every target in the same
-run, on loopback, bounded in time.
+"""UDP rows of the benchmark: switchyard vs nginx stream UDP vs pen -U vs direct, every target in
+the same run, on loopback, bounded in time (nginx and pen rows when they are installed).
 
 Rows: request/response (each client keeps one datagram in flight to an echo backend: DNS-like),
 64 and 1,200 bytes, many clients; one-way to a counting sink, 64 and 1,200 bytes, unpaced (the
@@ -120,6 +120,12 @@ stream {{
     return Proc(["nginx", "-c", str(conf), "-p", str(work / "nginx")], work, "nginx")
 
 
+def pen(work, listen_port, backend_port, sessions):
+    """pen's UDP mode (Debian's pen): one process, a client table of `sessions` entries."""
+    return Proc(["pen", "-U", "-f", "-r", "-x", str(sessions + 1000), "-c", str(sessions + 1000),
+                 f"127.0.0.1:{listen_port}", f"127.0.0.1:{backend_port}"], work, "pen")
+
+
 def udpgen(gen, args, timeout):
     r = subprocess.run([gen, *args], capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
@@ -175,8 +181,11 @@ def paired(results, key, field, num, den):
 
 def render(results, targets, a):
     """The Markdown table: medians over the rounds, ratios as medians of per-round ratios."""
-    out = ["| Row | unit | direct | nginx stream | switchyard | switchyard/nginx | switchyard/direct |",
-           "|---|---|---:|---:|---:|---:|---:|"]
+    others = [t for t in targets if t not in ("direct", "switchyard")]
+    names = {"nginx": "nginx stream", "pen": "pen -U"}
+    out = ["| Row | unit | direct | " + " | ".join(names[t] for t in others) + " | switchyard | " +
+           " | ".join(f"switchyard/{t}" for t in others) + " | switchyard/direct |",
+           "|---|---|" + "---:|" * (2 * len(others) + 3)]
     rows = [("rr64", f"request/response 64 B, {a.clients} clients", "replies/s (p50/p99 µs, lost)"),
             ("rr1200", f"request/response 1,200 B, {a.clients} clients", "replies/s (p50/p99 µs, lost)"),
             ("ow64", f"one-way 64 B, {a.rate:,}/s offered, 50 clients", "delivered/s (loss)"),
@@ -189,10 +198,7 @@ def render(results, targets, a):
         rr = key.startswith("rr")
         field = "datagrams_per_s" if rr else "delivered_per_s"
         row = f"| {title} | {unit} |"
-        for t in ["direct", "nginx", "switchyard"]:
-            if t not in targets:
-                row += " — |"
-                continue
+        for t in ["direct", *others, "switchyard"]:
             runs = results[key][t]
             if rr:
                 row += (f" {med([r[field] for r in runs]):,.0f} ({med([r['p50_us'] for r in runs])}/"
@@ -202,16 +208,16 @@ def render(results, targets, a):
         if key.startswith("ow"):
             # Paced below every target's saturation: each delivers what was offered, so the row
             # checks loss (none may be lost below saturation); a ratio would say 1.00 by design.
-            row += " loss check | loss check |"
+            row += " loss check |" * (len(others) + 1)
         else:
-            row += f" {paired(results, key, field, 'switchyard', 'nginx') if 'nginx' in targets else '—'} |"
-            row += f" {paired(results, key, field, 'switchyard', 'direct')} |"
+            for t in [*others, "direct"]:
+                row += f" {paired(results, key, field, 'switchyard', t)} |"
         out.append(row)
     rss = results.get("rss", {})
     row = f"| RSS per idle session ({a.sessions:,} held) | KiB/session | — |"
-    for t in ["nginx", "switchyard"]:
+    for t in [*others, "switchyard"]:
         row += f" {rss[t]['kib_per_session']:.2f} |" if t in rss else " — |"
-    out.append(row + " | |")
+    out.append(row + " |" * (len(others) + 1))
     return "\n".join(out)
 
 
@@ -229,7 +235,7 @@ def main():
     p.add_argument("--json", help="also write the figures to this file")
     a = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="swy-udp-bench-"))
-    targets = ["direct", "nginx", "switchyard"] if shutil.which("nginx") else ["direct", "switchyard"]
+    targets = ["direct"] + [t for t in ("nginx", "pen") if shutil.which(t)] + ["switchyard"]
     results = {}
     procs = []
     try:
@@ -241,13 +247,20 @@ def main():
         sink_proc = subprocess.Popen([a.udpgen, "--sink", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
         sink_port = int(sink_proc.stdout.readline().split()[1])
 
-        def proxies(backend_port, responses):
-            """Starts nginx and switchyard towards backend_port; returns {target: port}."""
+        def proxies(backend_port, responses, only=None):
+            """Starts the proxies (all, or `only` that one) towards backend_port; returns
+            ({target: port}, [Proc])."""
             ports = {"direct": backend_port}
             started = []
-            if "nginx" in targets:
+            if "nginx" in targets and only in (None, "nginx"):
                 ports["nginx"] = free_port()
                 started.append(nginx(work, ports["nginx"], backend_port, responses))
+            if "pen" in targets and only in (None, "pen"):
+                ports["pen"] = free_port()
+                started.append(pen(work, ports["pen"], backend_port, max(a.sessions, a.clients)))
+            if only not in (None, "switchyard"):
+                time.sleep(0.5)
+                return ports, started
             ports["switchyard"] = free_port()
             resp = f", responses: {responses}" if responses is not None else ""
             started.append(switchyard(a.switchyard, work, "switchyard", ports["switchyard"],
@@ -311,12 +324,8 @@ def main():
         # RSS per idle session.
         rss = {}
         for target in [t for t in targets if t != "direct"]:
-            ports, started = proxies(echo_port, None)
-            proc = started[0] if target == "nginx" else started[-1]
-            if target == "nginx" and len(started) > 1:
-                started[1].stop()
-            elif target == "switchyard" and len(started) > 1:
-                started[0].stop()
+            ports, started = proxies(echo_port, None, only=target)
+            proc = started[0]
             wait_udp_echo(ports[target])
             time.sleep(0.5)
             pids = children(proc.proc.pid)

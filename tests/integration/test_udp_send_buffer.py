@@ -237,6 +237,7 @@ class LineClient:
             # Keep from the last line start on: a marker may arrive split over two reads.
             self.received = self.received[self.received.rfind(b"\n") + 1:] + chunk
         self.received = b""
+        self.sock.settimeout(10 * SLOW)  # for the flood's sendall: a daemon that stops reading fails it
         return time.monotonic() - start
 
     def close(self):

@@ -145,8 +145,14 @@ DatagramBatch::FlushResult DatagramBatch::flush(int fd) {
         int e = errno;
         if (e == EINTR) continue;
         // The datagram at i was refused: drop it (a datagram that cannot be sent now is never
-        // waited for) and go on with the rest.
-        if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) ++r.would_block;
+        // waited for) and go on with the rest. EAGAIN says the socket's send buffer is full,
+        // whatever the size: the rest of the batch would meet it too, so it is dropped at once
+        // rather than one system call each. ENOBUFS can be one packet's: only that one goes.
+        if (e == EAGAIN || e == EWOULDBLOCK) {
+            r.would_block += size_ - i;
+            break;
+        }
+        if (e == ENOBUFS) ++r.would_block;
         else {
             ++r.failed;
             r.last_error = e;

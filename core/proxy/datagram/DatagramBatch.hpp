@@ -62,7 +62,8 @@ public:
         int last_error = 0;
     };
     // sendmmsg of every kept entry on `fd`; a datagram the socket refuses is dropped, never
-    // waited for. Empties the batch.
+    // waited for (on EAGAIN, a full send buffer, the rest of the batch with it). Empties the
+    // batch.
     FlushResult flush(int fd);
     // Forgets the kept entries without sending them.
     void clear() { size_ = 0; }

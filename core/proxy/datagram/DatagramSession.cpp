@@ -60,6 +60,18 @@ bool DatagramSession::connect_endpoint() {
     int last_error = 0;
     for (std::uint32_t attempt = 0; attempt < pool.options().connect_attempts; ++attempt) {
         std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried);
+        if (idx == UpstreamPool::kNone) {
+            // when_all_down: reject (the pool has counted and logged the state): the datagram
+            // is dropped and the client's next one tries again.
+            inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::no_healthy_endpoint)], loop_.index());
+            std::uint64_t suppressed = 0;
+            if (ctx_.error_log.allow(&suppressed))
+                spdlog::warn("listener {}: client {}: no session: no healthy endpoint in upstream {} (when_all_down: "
+                             "reject){}",
+                             ctx_.options.name, client_.to_string(), pool.name(),
+                             suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+            return false;
+        }
         tried |= std::uint64_t{1} << (idx % 64);
         UpstreamEndpoint& ep = pool.endpoint(idx);
         const SocketAddress& addr = ep.resolved[attempt % ep.resolved.size()];

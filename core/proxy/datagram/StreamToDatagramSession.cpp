@@ -70,6 +70,17 @@ StreamToDatagramSession::StreamToDatagramSession(EventLoop& loop, ListenerContex
 bool StreamToDatagramSession::open_upstream() {
     UpstreamPool& pool = *ctx_.upstream;
     std::size_t idx = pool.pick(loop_.index(), client_ip_hash_, 0);
+    if (idx == UpstreamPool::kNone) {
+        // when_all_down: reject (the pool has counted and logged the state).
+        inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::no_healthy_endpoint)], loop_.index());
+        std::uint64_t suppressed = 0;
+        if (ctx_.error_log.allow(&suppressed))
+            spdlog::warn("listener {}: no healthy endpoint in upstream {} (when_all_down: reject); closing the "
+                         "client{}",
+                         ctx_.options.name, pool.name(),
+                         suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+        return false;
+    }
     UpstreamEndpoint& ep = pool.endpoint(idx);
     const SocketAddress& addr = ep.resolved.front();
     int fd = ::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -57,11 +57,16 @@ public:
     // either is counted, and the pool's passage into and out of that state is logged once.
     std::size_t pick(std::size_t loop, std::uint64_t client_ip_hash, std::uint64_t tried);
 
-    // Any thread (a loop's): passive health bookkeeping after a connect attempt. max_fails
-    // consecutive failures eject the endpoint for fail_timeout (logged and counted once); a
-    // success ends the count.
-    void report_failure(std::size_t i);
-    void report_success(std::size_t i);
+    // What passive health heard of an endpoint: a stream connect that failed or was made, or a
+    // datagram exchange (ICMP port unreachable on a session's connected UDP socket, or a reply).
+    enum class Attempt : std::uint8_t { connect, datagram };
+
+    // Any thread (a loop's): passive health bookkeeping (nginx's max_fails/fail_timeout).
+    // max_fails consecutive failures eject the endpoint for fail_timeout (logged and counted
+    // once); a success ends the count. report_success writes nothing shared unless the count is
+    // non-zero (a relaxed load first), so a healthy endpoint costs one load.
+    void report_failure(std::size_t i, Attempt attempt);
+    void report_success(std::size_t i, Attempt attempt);
 
     // Any thread: endpoints usable now.
     std::size_t usable_count() const;

@@ -588,16 +588,20 @@ class UdpEchoBackend:
     """A UDP echo server thread in this process: answers each datagram with `prefix` + the
     datagram, from the address it was sent to. silent=True receives and never answers."""
 
-    def __init__(self, host="127.0.0.1", prefix=b"", silent=False):
+    def __init__(self, host="127.0.0.1", prefix=b"", silent=False, port=0, reply=None):
+        """port: where to bind (a backend that comes back where it was); reply: answer every
+        datagram with these bytes instead of an echo."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         port = self.sock.getsockname()[1]
         self.address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
         self.prefix = prefix
         self.silent = silent
+        self.reply = reply
         self.received = 0
+        self.datagrams = []  # what it received, in order
         self.peers = set()
         self.closed = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -612,10 +616,11 @@ class UdpEchoBackend:
             if peer is None:  # shut down by close()
                 return
             self.received += 1
+            self.datagrams.append(data)
             self.peers.add(peer)
             if not self.silent:
                 try:
-                    self.sock.sendto(self.prefix + data, peer)
+                    self.sock.sendto(self.reply if self.reply is not None else self.prefix + data, peer)
                 except OSError:
                     pass
 
@@ -626,6 +631,13 @@ class UdpEchoBackend:
         except OSError:
             pass
         self.sock.close()
+
+
+def free_udp_port():
+    """A UDP port nothing is bound to now (datagrams to it draw ICMP port unreachable)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def udp_client(addr_text, timeout=5.0, source_ip=None):

@@ -85,7 +85,7 @@ bool DatagramSession::connect_endpoint() {
         if (::connect(fd, addr.data(), addr.length) != 0) {
             last_error = errno;
             ::close(fd);
-            pool.report_failure(idx);
+            pool.report_failure(idx, UpstreamPool::Attempt::connect);
             if (ep.metrics && ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::other)])
                 ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::other)]->inc(loop_.index());
             continue;
@@ -184,6 +184,12 @@ void DatagramSession::read_replies() {
             return;
         }
         last_activity_ = loop_.now();
+        if (!answered_) {
+            // The endpoint answers: passive health hears of it once per session (ending a
+            // max_fails count or an ejection), never per datagram.
+            answered_ = true;
+            ctx_.upstream->report_success(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::datagram);
+        }
         std::uint64_t kept = 0;
         std::uint64_t bytes = 0;
         DatagramFramer* framer = owner_.to_client();
@@ -235,7 +241,7 @@ void DatagramSession::refused() {
     owner_.count_drop(DatagramDropReason::upstream_refused);
     UpstreamPool& pool = *ctx_.upstream;
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
-    pool.report_failure(static_cast<std::size_t>(endpoint_));
+    pool.report_failure(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::datagram);
     if (ep.metrics && ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::refused)])
         ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::refused)]->inc(loop_.index());
     std::uint64_t suppressed = 0;

@@ -76,7 +76,7 @@ void PooledStreamConnection::connected() {
     failures_ = 0;
     tried_ = 0;
     UpstreamPool& pool = *ctx_.upstream;
-    pool.report_success(static_cast<std::size_t>(endpoint_));
+    pool.report_success(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::connect);
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
     ep.active.fetch_add(1, std::memory_order_relaxed);
     if (ep.metrics && ep.metrics->connections_active) ep.metrics->connections_active->add(loop_.index(), 1);
@@ -91,7 +91,7 @@ void PooledStreamConnection::failed(int error) {
         ep.active.fetch_sub(1, std::memory_order_relaxed);
         if (ep.metrics && ep.metrics->connections_active) ep.metrics->connections_active->add(loop_.index(), -1);
     } else {
-        pool.report_failure(static_cast<std::size_t>(endpoint_));
+        pool.report_failure(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::connect);
         if (ep.metrics && ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::other)])
             ep.metrics->connect_failures[static_cast<int>(error == ECONNREFUSED || error == ENOENT
                                                               ? ConnectFailureReason::refused

@@ -3,8 +3,9 @@
 // per loop, as nginx does), source-addr-hash (weighted table on the client IP), or
 // least-connections (fewest active per unit of weight). Only endpoints that are usable take new
 // connections: not failed by the active health checks, not ejected by max_fails consecutive
-// failed connects (see core/health/EndpointHealth.hpp). When none is usable, `when_all_down`
-// decides: reject the connection, or balance over every endpoint regardless of health.
+// failed connects or refused datagrams (see core/health/EndpointHealth.hpp). When none is
+// usable, `when_all_down` decides: reject the connection, or balance over every endpoint
+// regardless of health.
 // Shared by every loop; per-loop state lives in per-loop slots, so a pick takes no lock.
 #include <atomic>
 #include <chrono>
@@ -76,6 +77,11 @@ public:
 
     // Any thread: the codec the upstream side speaks (null = the listener's).
     std::shared_ptr<const Codec> codec;
+
+    // Set by the runtime before use: the endpoints are UDP (the upstream serves udp listeners,
+    // or says protocol: udp), so active health checks send datagrams instead of connecting.
+    // Any thread after.
+    bool datagram = false;
 
 private:
     bool eligible(std::size_t i, std::uint64_t tried, std::int64_t now_ns, bool allow_down) const;

@@ -2,7 +2,11 @@
 a reply, the expected bytes), passive ejection by refusals and recovery by replies, for udp
 listeners and for stream clients bridged to UDP upstreams, when_all_down, and reloads that leave
 a udp listener on the configuration it started with."""
-from harness import Daemon, UdpEchoBackend, free_udp_port, recv_exact, udp_client, wait_until
+import struct
+import subprocess
+
+from harness import (Daemon, Dnsmasq, UdpEchoBackend, free_udp_port, needs_dns, recv_exact, udp_client,
+                     wait_until)
 
 
 def metric(d, name, **labels):
@@ -170,3 +174,106 @@ def test_a_refusal_ejects_the_endpoint_for_stream_clients_bridged_to_udp():
         assert m.get("switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=dead) == 1
         assert m.get("switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=live.address) == 4
     live.close()
+
+
+FAST_CHECKS = "{interval: 100ms, timeout: 300ms, healthy_threshold: 2, unhealthy_threshold: 2%s}"
+
+
+def healthy(d, upstream, endpoint):
+    return d.metric("switchyard_upstream_endpoint_healthy", upstream=upstream, endpoint=endpoint)
+
+
+def checks(d, upstream, endpoint, result):
+    return d.metric("switchyard_upstream_health_checks_total", upstream=upstream, endpoint=endpoint, result=result)
+
+
+def yaml_bytes(data):
+    """A YAML double-quoted scalar holding these bytes (all below 0x80: YAML's \\x escapes
+    above it are code points, written as UTF-8)."""
+    assert all(b < 0x80 for b in data)
+    return '"' + "".join("\\x%02x" % b for b in data) + '"'
+
+
+# A DNS query for example.test A (ID 0x1234, recursion desired) and the bytes of the address
+# dnsmasq answers it with (10.1.2.3), as the check's send and expect.
+DNS_QUERY = (struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x07example\x04test\x00" +
+             struct.pack("!HH", 1, 1))
+DNS_ANSWER = bytes([10, 1, 2, 3])
+
+
+def test_a_closed_udp_port_fails_its_checks_and_gets_no_sessions_until_it_answers_again():
+    port = free_udp_port()
+    dead = f"127.0.0.1:{port}"
+    live = UdpEchoBackend()
+    # max_fails: 0, so only the active checks decide.
+    with Daemon(config(f'{{name: dns, max_fails: 0, endpoints: ["{dead}", "{live.address}"], '
+                       f'health_check: {FAST_CHECKS % ""}}}')) as d:
+        wait_until(lambda: healthy(d, "dns", dead) == 0, what="the closed port taken out")
+        assert checks(d, "dns", dead, "connect_failed") >= 1
+        # The live endpoint sends no ICMP port unreachable back (it echoes): it passes.
+        wait_until(lambda: checks(d, "dns", live.address, "success") >= 2, what="the live endpoint's checks pass")
+        m = d.metrics()
+        assert m.get("switchyard_upstream_endpoint_healthy", upstream="dns", endpoint=live.address) == 1
+        assert m.get("switchyard_upstream_ejections_total", upstream="dns", endpoint=dead, cause="health_check") == 1
+        assert m.get("switchyard_upstream_health_checks_total", upstream="dns", endpoint=live.address,
+                     result="connect_failed") == 0
+        assert f"endpoint {dead} is down: 1 health check(s) in a row failed, the last with connect_failed: ICMP port " \
+               "unreachable (Connection refused)" in d.log()
+        assert set(live.datagrams) == {b"switchyard health check"}  # the default probe, nothing else yet
+        for i in range(8):
+            assert exchange(d, "u", b"q%d" % i) == b"q%d" % i
+        m = d.metrics()
+        assert m.get("switchyard_upstream_connect_attempts_total", upstream="dns", endpoint=dead) == 0
+        assert m.get("switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=live.address) == 8
+        assert m.get("switchyard_udp_datagrams_dropped_total", listener="u", reason="upstream_refused") == 0
+
+        revived = UdpEchoBackend(port=port)  # back where it was: healthy_threshold passes bring it back
+        wait_until(lambda: healthy(d, "dns", dead) == 1, what="the endpoint back")
+        assert f"endpoint {dead} is up: 2 health check(s) in a row passed" in d.log()
+        for i in range(8):
+            assert exchange(d, "u", b"r%d" % i) == b"r%d" % i
+        assert metric(d, "switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=dead) == 4
+        revived.close()
+    live.close()
+
+
+@needs_dns
+def test_a_dns_query_check_takes_out_endpoints_that_answer_wrong_or_not_at_all_for_udp_and_bridged_clients():
+    dns = Dnsmasq()
+    wrong = UdpEchoBackend(reply=b"not dns at all")
+    silent = UdpEchoBackend(silent=True)
+    check = FAST_CHECKS % f", send: {yaml_bytes(DNS_QUERY)}, expect: {yaml_bytes(DNS_ANSWER)}"
+    # One UDP upstream for a udp listener and for a tcp listener bridged to it (DNS over TCP).
+    with Daemon(f"""
+shutdown_timeout: 1s
+metrics: {{listen: 127.0.0.1:0}}
+upstreams:
+  - {{name: dns, protocol: udp, endpoints: ["{wrong.address}", "{silent.address}", "{dns.address}"],
+      health_check: {check}}}
+listeners:
+  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: dns, responses: 1}}
+  - {{name: t, listen: "127.0.0.1:0", upstream: dns, codec: {{plugin: length-field, length_field_length: 2}}}}
+""") as d:
+        for ep, result in ((wrong.address, "bad_response"), (silent.address, "timeout"), (dns.address, "success")):
+            wait_until(lambda: checks(d, "dns", ep, result) >= 1, what=f"a {result} check of {ep}")
+        wait_until(lambda: healthy(d, "dns", wrong.address) == 0 and healthy(d, "dns", silent.address) == 0,
+                   what="both taken out")
+        assert healthy(d, "dns", dns.address) == 1
+        assert wrong.datagrams[0] == DNS_QUERY  # `send`, as configured
+        assert "the last with bad_response: a reply of 14 byte(s) without the expected bytes" in d.log()
+        # Every client, over UDP and over TCP, is answered by dnsmasq: no session or connection
+        # goes to an endpoint whose checks fail (a wrong answer would make dig fail).
+        port_u = d.addr("u").rsplit(":", 1)[1]
+        port_t = d.addr("t").rsplit(":", 1)[1]
+        for transport, port in (("+notcp", port_u), ("+tcp", port_t)):
+            for _ in range(3):
+                r = subprocess.run(["dig", transport, "@127.0.0.1", "-p", port, "example.test", "A", "+short",
+                                    "+time=2", "+tries=1"], capture_output=True, text=True, timeout=20)
+                assert r.stdout.strip() == "10.1.2.3", r.stdout + r.stderr
+        m = d.metrics()
+        for ep in (wrong.address, silent.address):
+            assert m.get("switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=ep) == 0
+        assert m.get("switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=dns.address) == 6
+    dns.close()
+    wrong.close()
+    silent.close()

@@ -277,3 +277,48 @@ listeners:
     dns.close()
     wrong.close()
     silent.close()
+
+
+def test_a_udp_listener_keeps_its_upstreams_checks_across_reloads_that_drop_them():
+    # A udp listener runs on the configuration it started with, its upstream's health_check
+    # included: a reload that drops the check, then the upstream, must not leave it on a
+    # verdict nothing updates any more.
+    port = free_udp_port()
+    dead = f"127.0.0.1:{port}"
+    live = UdpEchoBackend()
+    endpoints = f'["{dead}", "{live.address}"]'
+    with Daemon(config(f'{{name: dns, max_fails: 0, endpoints: {endpoints}, health_check: {FAST_CHECKS % ""}}}')) as d:
+        wait_until(lambda: healthy(d, "dns", dead) == 0, what="the closed port taken out")
+
+        def still_checked():
+            seen = checks(d, "dns", dead, "connect_failed")
+            wait_until(lambda: checks(d, "dns", dead, "connect_failed") > seen, what="a check after the reload")
+
+        text = d.reload(config(f"{{name: dns, max_fails: 0, endpoints: {endpoints}}}"))
+        assert "udp listener" not in text  # the listener itself is unchanged
+        still_checked()
+        assert healthy(d, "dns", dead) == 0
+        for i in range(4):
+            assert exchange(d, "u", b"q%d" % i) == b"q%d" % i
+        assert metric(d, "switchyard_upstream_connect_attempts_total", upstream="dns", endpoint=dead) == 0
+
+        # Now the upstream and the listener go from the file: the listener goes on serving
+        # (until a restart), and its endpoints stay checked and listed.
+        address = d.addr("u")
+        text = d.reload("""
+loops: 1
+shutdown_timeout: 1s
+metrics: {listen: 127.0.0.1:0}
+listeners:
+  - {name: e, listen: "127.0.0.1:0", handler: echo}
+""")
+        assert "udp listener u: removing a udp listener needs a restart; it goes on serving" in text
+        d.addresses["u"] = address  # no longer in the file, so not among the reload's listeners
+        still_checked()
+        revived = UdpEchoBackend(port=port)
+        wait_until(lambda: healthy(d, "dns", dead) == 1, what="the endpoint back, checked for the udp listener")
+        for i in range(4):
+            assert exchange(d, "u", b"r%d" % i) == b"r%d" % i
+        assert metric(d, "switchyard_upstream_datagrams_sent_total", upstream="dns", endpoint=dead) == 2
+        revived.close()
+    live.close()

@@ -87,12 +87,6 @@ struct HealthCheckRun::State {
     std::promise<void> finished;
 };
 
-bool HealthCheckRun::covers(const EndpointHealth& health) const {
-    for (const auto& t : state_->targets)
-        if (t->health.get() == &health) return true;
-    return false;
-}
-
 namespace {
 
 using State = HealthCheckRun::State;
@@ -295,8 +289,7 @@ HealthChecker::~HealthChecker() {
     impl_->thread.join();
 }
 
-std::unique_ptr<HealthCheckRun> HealthChecker::check(const std::vector<UpstreamPool*>& pools,
-                                                     const HealthCheckRun* checked_elsewhere) {
+std::unique_ptr<HealthCheckRun> HealthChecker::check(const std::vector<UpstreamPool*>& pools) {
     auto state = std::make_shared<State>(impl_->ioc);
     for (UpstreamPool* pool : pools) {
         if (!pool->options().health_check) continue;
@@ -304,7 +297,6 @@ std::unique_ptr<HealthCheckRun> HealthChecker::check(const std::vector<UpstreamP
         for (std::size_t i = 0; i < pool->size(); ++i) siblings.push_back(pool->endpoint(i).health);
         for (std::size_t i = 0; i < pool->size(); ++i) {
             const UpstreamEndpoint& ep = pool->endpoint(i);
-            if (checked_elsewhere && checked_elsewhere->covers(*ep.health)) continue;
             auto t = std::make_unique<Target>(impl_->ioc);
             t->upstream = pool->name();
             t->label = ep.label;

@@ -18,7 +18,6 @@
 namespace switchyard {
 
 class UpstreamPool;
-struct EndpointHealth;
 
 // The checks of one generation. Destroying it stops them and waits (briefly: cancellation is
 // immediate) until none of its coroutines runs any more. Control thread.
@@ -29,9 +28,6 @@ public:
     ~HealthCheckRun();
     HealthCheckRun(const HealthCheckRun&) = delete;
     HealthCheckRun& operator=(const HealthCheckRun&) = delete;
-
-    // Control thread: whether this run checks the endpoint whose health this is.
-    bool covers(const EndpointHealth& health) const;
 
 private:
     std::shared_ptr<State> state_;
@@ -45,11 +41,9 @@ public:
     HealthChecker& operator=(const HealthChecker&) = delete;
 
     // Control thread: starts checking every endpoint of the pools that configure
-    // health_check, first at once, then every interval, except the endpoints that
-    // `checked_elsewhere` (another run, when given) checks already. Null when there is nothing
-    // to check. The pools may go once the run is destroyed; the run holds none of their memory.
-    std::unique_ptr<HealthCheckRun> check(const std::vector<UpstreamPool*>& pools,
-                                          const HealthCheckRun* checked_elsewhere = nullptr);
+    // health_check, first at once, then every interval. Null when none does. The pools may go
+    // once the run is destroyed; the run holds none of their memory.
+    std::unique_ptr<HealthCheckRun> check(const std::vector<UpstreamPool*>& pools);
 
 private:
     struct Impl;

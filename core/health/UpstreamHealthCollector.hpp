@@ -1,11 +1,10 @@
 #pragma once
-// The health of the endpoints new connections and udp sessions pick from, read at scrape time
-// (a prometheus::Collectable, as the loop and process collectors are):
+// The health of the current configuration's endpoints, read at scrape time (a
+// prometheus::Collectable, as the loop and process collectors are):
 //   switchyard_upstream_endpoint_healthy{upstream,endpoint}           1 = takes new connections
 //   switchyard_upstream_health_checks_total{upstream,endpoint,result} upstreams with health_check only
 //   switchyard_upstream_ejections_total{upstream,endpoint,cause}
-// Only endpoints of the configuration now running are listed, and those udp listeners still
-// pick from (they run on the configuration they started with): one that a reload removed
+// Only endpoints of the configuration now running are listed: one that a reload removed
 // disappears from the next scrape (its series go stale in Prometheus) rather than staying at
 // its last value. An endpoint a reload keeps keeps its counters (its EndpointHealth is shared).
 #include <memory>
@@ -28,8 +27,7 @@ public:
         bool checked = false;  // its upstream has active health checks
     };
 
-    // Control thread: the endpoints to list (replaces the last list); one (upstream, endpoint)
-    // pair at most once.
+    // Control thread: the endpoints of the configuration now running (replaces the last list).
     void set(std::vector<Endpoint> endpoints);
 
     // Any thread (the scrape).

@@ -27,9 +27,7 @@ struct Generation {
 
     // The active health checks of its pools, while it is the current generation: started when
     // it becomes current (Runtime::start, Runtime::reload), destroyed (stopped) when a reload
-    // retires it or the runtime stops, so a replaced pool is never checked. A pinned generation
-    // (below) keeps checks, restarted at each reload, for the pools its udp listeners pick from
-    // and the current generation does not check.
+    // retires it or the runtime stops, so a replaced pool is never checked.
     std::unique_ptr<HealthCheckRun> health_checks;
 
     // Set when a reload retires this generation.

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
-#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -275,67 +274,22 @@ void Runtime::prune_endpoint_health() {
     std::erase_if(endpoint_health_, [](const auto& entry) { return entry.second.use_count() == 1; });
 }
 
-Generation* Runtime::pinned_generation() const {
-    if (current_ && current_->pinned) return current_.get();
-    for (const auto& gen : retired_)
-        if (gen->pinned) return gen.get();
-    return nullptr;
-}
-
-std::vector<UpstreamPool*> Runtime::pinned_pools() const {
-    std::vector<UpstreamPool*> pools;
-    Generation* pinned = pinned_generation();
-    if (!pinned || pinned == current_.get()) return pools;
-    for (const auto& ctx : pinned->contexts)
-        if (ctx->options.datagram() && ctx->upstream &&
-            std::find(pools.begin(), pools.end(), ctx->upstream) == pools.end())
-            pools.push_back(ctx->upstream);
-    return pools;
-}
-
-void Runtime::stop_health_checks() {
-    if (current_) current_->health_checks.reset();
-    if (Generation* pinned = pinned_generation()) pinned->health_checks.reset();
-}
-
 void Runtime::start_health_checks() {
     std::vector<UpstreamPool*> pools;
-    for (auto& pool : current_->upstreams) pools.push_back(pool.get());
-    current_->health_checks = health_checker_->check(pools);
-    // udp listeners run on the generation they started with, upstreams included, while reloads
-    // move everything else on: the endpoints they pick from stay checked as that configuration
-    // says, except those the running configuration checks already (the health is shared, so
-    // they see that verdict). Otherwise a reload that dropped their upstream or its
-    // health_check would leave them on a verdict nothing updates any more.
-    const std::vector<UpstreamPool*> pinned = pinned_pools();
-    const HealthCheckRun* runs[2] = {current_->health_checks.get(), nullptr};
-    if (!pinned.empty()) {
-        auto& run = pinned_generation()->health_checks;
-        run = health_checker_->check(pinned, runs[0]);
-        runs[1] = run.get();
-    }
-    auto checked = [&runs](const EndpointHealth& h) {
-        return std::any_of(std::begin(runs), std::end(runs),
-                           [&h](const HealthCheckRun* r) { return r && r->covers(h); });
-    };
-    // Listed for /metrics: the running configuration's endpoints, then those only pinned udp
-    // listeners still pick from (an endpoint both name is listed once, as the running one does).
     std::vector<UpstreamHealthCollector::Endpoint> listed;
-    std::set<std::pair<std::string, std::string>> seen;
-    pools.insert(pools.end(), pinned.begin(), pinned.end());
-    for (UpstreamPool* pool : pools) {
+    for (auto& pool : current_->upstreams) {
+        const bool checked = pool->options().health_check.has_value();
         for (std::size_t e = 0; e < pool->size(); ++e) {
             auto& ep = pool->endpoint(e);
-            const bool is_checked = checked(*ep.health);
-            if (!is_checked) {
-                // No run touches it (nor will, until the next reload starts runs): safe to write.
+            if (!checked) {
                 ep.health->check_failed.store(false, std::memory_order_relaxed);
                 ep.health->checked = false;
             }
-            if (seen.insert({pool->name(), ep.label}).second)
-                listed.push_back({pool->name(), ep.label, ep.health, is_checked});
+            listed.push_back({pool->name(), ep.label, ep.health, checked});
         }
+        pools.push_back(pool.get());
     }
+    current_->health_checks = health_checker_->check(pools);
     if (health_collector_) health_collector_->set(std::move(listed));
 }
 
@@ -444,7 +398,7 @@ void Runtime::stop_accepting() {
     phase_.store(Phase::draining);
     for (auto& l : listeners_) l->stop_accepting();
     // No new connection will pick an endpoint: checking them serves nobody.
-    stop_health_checks();
+    current_->health_checks.reset();
     for (auto& l : datagram_listeners_) l->stop_accepting();
 }
 
@@ -559,7 +513,7 @@ void Runtime::hand_over() {
     // session there); open sessions here only send their last replies, until idle.
     for (auto& l : datagram_listeners_) l->stop_reading();
     if (admin_server_) admin_server_->stop();
-    stop_health_checks();  // the new process checks from now on
+    current_->health_checks.reset();  // the new process checks from now on
 }
 
 ReloadOutcome Runtime::reload(const Options& next) {
@@ -669,10 +623,9 @@ ReloadOutcome Runtime::reload(const Options& next) {
     listener_count_.store(listeners_.size() + datagram_listeners_.size());
     out.listeners_kept += datagram_listeners_.size();  // udp listeners run on as they started
     current_->retired_at = std::chrono::steady_clock::now();
-    // The retired pools are checked no more (but for those pinned udp listeners pick from); the
-    // new ones are, from now on. Endpoints both name keep their health (shared state): no
-    // endpoint flips to healthy by a reload.
-    stop_health_checks();
+    // The retired pools are checked no more; the new ones are, from now on. Endpoints both
+    // name keep their health (shared state): no endpoint flips to healthy by a reload.
+    current_->health_checks.reset();
     retired_.push_back(std::move(current_));
     current_ = std::move(gen);
     start_health_checks();

@@ -33,7 +33,6 @@ struct EndpointHealth;
 class DatagramListener;
 class MetricsCatalogue;
 struct Generation;
-class UpstreamPool;
 struct ListenerContext;
 struct LoopMetrics;
 struct CodecPlan;
@@ -146,19 +145,10 @@ private:
     // transport, shares.
     std::shared_ptr<EndpointHealth> endpoint_health(const std::string& upstream, const std::string& endpoint,
                                                     bool datagram);
-    // The generation udp listeners run on (the one built at start, kept while they run), or
-    // null without udp listeners. Control thread.
-    Generation* pinned_generation() const;
-    // The pools udp listeners pick from, when their generation is no longer the current one
-    // (empty otherwise). Control thread.
-    std::vector<UpstreamPool*> pinned_pools() const;
-    // Starts the current generation's health checks, and the pinned generation's for the
-    // endpoints its udp listeners pick from that the current one does not check; lists the
-    // endpoints for /metrics. Endpoints no check covers lose any active verdict an earlier
-    // configuration gave them. Control thread, after stop_health_checks().
+    // Starts the current generation's health checks and lists its endpoints for /metrics; the
+    // endpoints of upstreams without health_check lose any active verdict an earlier
+    // configuration gave them. Control thread, after the previous generation's checks stopped.
     void start_health_checks();
-    // Stops every run (current and pinned). Control thread.
-    void stop_health_checks();
     // Forgets the health of endpoints no generation names any more. Control thread.
     void prune_endpoint_health();
 

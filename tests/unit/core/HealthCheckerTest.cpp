@@ -163,21 +163,3 @@ TEST_CASE("UDP check with expect: the reply must contain the bytes, in time") {
     CHECK(checks(*pool.endpoint(0).health, HealthCheckResult::bad_response) == 0);
     for (const auto& p : right.received()) CHECK(p == "PING");  // `send`, as configured
 }
-
-TEST_CASE("a run leaves out the endpoints another run checks") {
-    UdpResponder a("");
-    UdpResponder b("");
-    UpstreamPool first(udp_upstream({a.address()}, "", ""), 1);
-    UpstreamPool second(udp_upstream({a.address(), b.address()}, "", ""), 1);
-    second.endpoint(0).health = first.endpoint(0).health;  // one endpoint, as the runtime shares it
-    first.datagram = second.datagram = true;
-    HealthChecker checker;
-    auto one = checker.check({&first});
-    auto other = checker.check({&second}, one.get());
-    REQUIRE(one);
-    REQUIRE(other);
-    CHECK(one->covers(*first.endpoint(0).health));
-    CHECK_FALSE(other->covers(*second.endpoint(0).health));
-    CHECK(other->covers(*second.endpoint(1).health));
-    CHECK_FALSE(checker.check({&first}, one.get()));  // nothing left to check
-}

@@ -25,6 +25,7 @@ struct UpstreamSource {
     SourceMark self;
     SourceMark name;
     SourceMark protocol;                 // line 0 when not given
+    SourceMark health_check;             // line 0 when not given
     std::vector<SourceMark> endpoints;   // index-aligned with UpstreamOptions::endpoints
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/options/EndpointTransports.hpp"
 #include "core/options/Suggest.hpp"
 
 namespace switchyard {
@@ -138,6 +139,23 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
             if (u.endpoints[e].address.rfind("unix:", 0) == 0)
                 add(errors, sources.upstreams[k].endpoints[e],
                     "a unix: endpoint is a stream socket; an upstream with protocol udp needs host:port endpoints");
+    }
+    for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
+        // One active check speaks one transport: UDP endpoints get datagrams, stream ones
+        // connects. An upstream whose endpoints are both (the default protocol, used by a udp
+        // listener and a stream one) cannot have one.
+        const UpstreamOptions& u = options.upstreams[k];
+        if (!u.health_check) continue;
+        const EndpointTransports t = endpoint_transports(options, u);
+        if (!t.stream || !t.datagram) continue;
+        std::string udp_listener, stream_listener;
+        for (const auto& l : options.listeners)
+            if (l.upstream == u.name) (l.datagram() ? udp_listener : stream_listener) = l.name;
+        add(errors, sources.upstreams[k].health_check,
+            "upstream '" + u.name + "' serves udp listener '" + udp_listener + "' and stream listener '" +
+                stream_listener + "', so its endpoints are UDP for one and streams for the other, and one "
+                "health check cannot speak both; declare an upstream for each (protocol: udp on the one for "
+                "the udp listener)");
     }
     for (std::size_t i = 0; i < options.listeners.size(); ++i) {
         const ListenerOptions& l = options.listeners[i];

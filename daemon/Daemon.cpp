@@ -17,6 +17,7 @@
 
 #include "config/ConfigLoader.hpp"
 #include "core/net/Address.hpp"
+#include "core/options/EndpointTransports.hpp"
 #include "core/runtime/Runtime.hpp"
 #include "daemon/BinaryUpgrade.hpp"
 #include "daemon/CommandLine.hpp"
@@ -101,7 +102,8 @@ void log_summary(const Runtime& rt) {
                                                        u.fail_timeout.count())
                                          : std::string("max_fails 0");
         if (u.health_check)
-            health += fmt::format(", health_check every {} ms (timeout {} ms, healthy/unhealthy threshold {}/{}{})",
+            health += fmt::format(", health_check{} every {} ms (timeout {} ms, healthy/unhealthy threshold {}/{}{})",
+                                  endpoint_transports(o, u).datagram ? " udp" : "",
                                   u.health_check->interval.count(), u.health_check->timeout.count(),
                                   u.health_check->healthy_threshold, u.health_check->unhealthy_threshold,
                                   u.health_check->expect.empty() ? "" : ", send/expect");

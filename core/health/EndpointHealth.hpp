@@ -6,7 +6,8 @@
 //   - active (HealthChecker, on its control thread): `check_failed` after unhealthy_threshold
 //     consecutive failed checks, cleared after healthy_threshold passes;
 //   - passive (UpstreamPool, on the loops): ejected until `ejected_until_ns` after max_fails
-//     consecutive failed connects (nginx's max_fails/fail_timeout).
+//     consecutive failed connects, or for UDP endpoints refusals (ICMP port unreachable on a
+//     session's connected socket), as nginx's max_fails/fail_timeout.
 // The pick path reads both with relaxed loads (per connection, never per byte); nothing here is
 // locked. Counters are relaxed atomics written off the relay path (a failed connect, a check)
 // and read at scrape time by UpstreamHealthCollector.
@@ -16,6 +17,8 @@
 
 namespace switchyard {
 
+// connect_failed: no connection (refused, unreachable); for a UDP endpoint, ICMP port
+// unreachable (or another ICMP error) came back for the check's datagram.
 enum class HealthCheckResult : std::uint8_t { success, connect_failed, timeout, bad_response, count };
 // Why an endpoint was taken out of rotation: its health checks failed, or max_fails connects did.
 enum class EjectionCause : std::uint8_t { health_check, max_fails, count };
@@ -44,7 +47,7 @@ struct EndpointHealth {
     // What the pick path reads, together on one line. Any thread.
     alignas(64) std::atomic<bool> check_failed{false};        // active verdict: down
     std::atomic<std::int64_t> ejected_until_ns{0};             // passive: steady clock, 0 = never
-    std::atomic<std::uint32_t> consecutive_failures{0};        // failed connects since the last success
+    std::atomic<std::uint32_t> consecutive_failures{0};        // failed connects (refusals) since the last success
 
     // Any thread: may this endpoint take a new connection now?
     bool usable(std::int64_t now_ns) const {

@@ -18,6 +18,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/generic/datagram_protocol.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -33,12 +34,16 @@ namespace switchyard {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using Protocol = asio::generic::stream_protocol;
+using DatagramProtocol = asio::generic::datagram_protocol;
 
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Room for a reply to show `expect` (at most 1 KiB, config/UpstreamReader.cpp) after a preamble.
 constexpr std::size_t kReplyBytes = 4096;
+// What a check of a UDP endpoint sends when `send` is not set: a datagram of some kind must go
+// out to draw ICMP port unreachable from a closed port (nginx Plus sends "nginx health check").
+constexpr std::string_view kDefaultDatagramProbe = "switchyard health check";
 
 struct Outcome {
     HealthCheckResult result;
@@ -56,7 +61,9 @@ struct Target {
     std::vector<std::shared_ptr<EndpointHealth>> siblings;  // every endpoint of the upstream
     std::uint32_t passes = 0;
     std::uint32_t failures = 0;
+    bool datagram = false;  // a UDP endpoint: checked with a datagram, not a connect
     std::optional<Protocol::socket> socket;
+    std::optional<DatagramProtocol::socket> datagram_socket;
     asio::steady_timer deadline;  // the whole check's timeout
     asio::steady_timer pause;     // between checks
 };
@@ -85,6 +92,46 @@ namespace {
 using State = HealthCheckRun::State;
 
 std::string millis(Duration d) { return std::to_string(d.count()) + " ms"; }
+
+// A UDP endpoint: one datagram (`send`, or kDefaultDatagramProbe) from a socket connected to
+// it, so that ICMP port unreachable from a closed port comes back to that socket as
+// ECONNREFUSED (connect_failed). With `expect`, the first reply datagram decides: it must
+// contain the bytes (else bad_response), and no reply within `timeout` is a timeout. Without
+// it, nginx Plus's `health_check udp`: the endpoint passes unless the refusal comes within
+// `timeout`, and a reply passes at once. One datagram, no retry: a lost probe or reply is a
+// failed check, which is what unhealthy_threshold is for.
+asio::awaitable<Outcome> check_datagram(Target& t) {
+    const HealthCheckOptions& o = t.options;
+    t.deadline.expires_after(o.timeout);
+    boost::system::error_code ec;
+    DatagramProtocol::socket& socket = t.datagram_socket.emplace(t.deadline.get_executor());
+    socket.open(DatagramProtocol(t.address.family(), 0), ec);
+    // A UDP connect only records the peer: it does not block, and fails at once or not at all.
+    if (!ec) socket.connect(DatagramProtocol::endpoint(t.address.data(), t.address.length), ec);
+    if (ec) co_return Outcome{HealthCheckResult::connect_failed, "socket: " + ec.message()};
+    const std::string_view probe = o.send.empty() ? kDefaultDatagramProbe : std::string_view(o.send);
+    auto sent = co_await (socket.async_send(asio::buffer(probe.data(), probe.size()), use_tuple) ||
+                          t.deadline.async_wait(use_tuple));
+    if (sent.index() == 1)
+        co_return Outcome{HealthCheckResult::timeout, "send not accepted within " + millis(o.timeout)};
+    if (auto [error, n] = std::get<0>(sent); error)
+        co_return Outcome{HealthCheckResult::connect_failed, "send: " + error.message()};
+    std::array<char, kReplyBytes> reply;
+    auto received = co_await (socket.async_receive(asio::buffer(reply), use_tuple) || t.deadline.async_wait(use_tuple));
+    if (received.index() == 1) {
+        if (o.expect.empty()) co_return Outcome{HealthCheckResult::success, {}};  // no refusal came back
+        co_return Outcome{HealthCheckResult::timeout, "no reply within " + millis(o.timeout)};
+    }
+    t.deadline.cancel();
+    auto [error, n] = std::get<0>(received);
+    if (error == asio::error::connection_refused)
+        co_return Outcome{HealthCheckResult::connect_failed, "ICMP port unreachable (" + error.message() + ")"};
+    if (error) co_return Outcome{HealthCheckResult::connect_failed, "receive: " + error.message()};
+    if (!o.expect.empty() && std::string_view(reply.data(), n).find(o.expect) == std::string_view::npos)
+        co_return Outcome{HealthCheckResult::bad_response,
+                          "a reply of " + std::to_string(n) + " byte(s) without the expected bytes"};
+    co_return Outcome{HealthCheckResult::success, {}};
+}
 
 asio::awaitable<Outcome> check_once(Target& t) {
     const HealthCheckOptions& o = t.options;
@@ -184,11 +231,16 @@ void record(Target& t, const Outcome& outcome) {
 // implicit return: its oppositeInnerCondition and missingReturn here are suppressed.
 asio::awaitable<void> check_endpoint(std::shared_ptr<State> state, Target& t) {
     while (!state->stopping) {
-        Outcome outcome = co_await check_once(t);
-        if (t.socket) {
-            boost::system::error_code ignored;
-            t.socket->close(ignored);
-        }
+        // An if, not `co_await (c ? f() : g())`: GCC 12 crashed destroying the temporary
+        // awaitable of that conditional expression.
+        Outcome outcome;
+        if (t.datagram)
+            outcome = co_await check_datagram(t);
+        else
+            outcome = co_await check_once(t);
+        boost::system::error_code ignored;
+        if (t.socket) t.socket->close(ignored);
+        if (t.datagram_socket) t.datagram_socket->close(ignored);
         // cppcheck-suppress oppositeInnerCondition ; stop_checks() may set it while suspended above
         if (state->stopping) break;
         record(t, outcome);
@@ -211,6 +263,7 @@ HealthCheckRun::~HealthCheckRun() {
                 t->deadline.cancel();
                 t->pause.cancel();
                 if (t->socket) t->socket->close(ignored);
+                if (t->datagram_socket) t->datagram_socket->close(ignored);
             }
         });
         done.wait();
@@ -250,6 +303,7 @@ std::unique_ptr<HealthCheckRun> HealthChecker::check(const std::vector<UpstreamP
             t->address = ep.resolved.front();  // a host name: its first address, as connects start with
             t->options = *pool->options().health_check;
             t->health = ep.health;
+            t->datagram = pool->datagram;
             t->siblings = siblings;
             state->targets.push_back(std::move(t));
         }

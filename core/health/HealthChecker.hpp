@@ -3,7 +3,10 @@
 // thread of their own (`sy-health`), never on a data loop, so a slow or hanging endpoint can
 // never delay a relay, and checks need no timers or sockets on the loops. One coroutine per
 // endpoint: connect within `timeout`, optionally write `send` and read until the reply contains
-// `expect`, record the result in the endpoint's EndpointHealth, wait `interval`, repeat.
+// `expect`, record the result in the endpoint's EndpointHealth, wait `interval`, repeat. A UDP
+// endpoint (UpstreamPool::datagram) gets one datagram from a connected socket instead: with
+// `expect` its reply must contain the bytes; without, it passes unless ICMP port unreachable
+// comes back within `timeout` (nginx Plus's `health_check udp`).
 //
 // Checks belong to a configuration generation: the runtime starts a HealthCheckRun for each
 // generation it makes current and destroys it when a reload retires that generation (or at

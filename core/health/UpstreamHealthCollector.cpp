@@ -18,12 +18,14 @@ std::vector<prometheus::MetricFamily> UpstreamHealthCollector::Collect() const {
                                      "has them) and max_fails has not ejected it; else 0.",
                                      prometheus::MetricType::Gauge, {}};
     prometheus::MetricFamily checks{"switchyard_upstream_health_checks_total",
-                                    "Active health checks of the endpoint, by result (success, connect_failed, "
-                                    "timeout, bad_response).",
+                                    "Active health checks of the endpoint, by result (success, connect_failed: "
+                                    "no connection, or ICMP port unreachable for a UDP endpoint; timeout, "
+                                    "bad_response).",
                                     prometheus::MetricType::Counter, {}};
     prometheus::MetricFamily ejections{"switchyard_upstream_ejections_total",
                                        "Times the endpoint was taken out of rotation, by cause: health_check "
-                                       "(unhealthy_threshold failed checks) or max_fails (failed connects).",
+                                       "(unhealthy_threshold failed checks) or max_fails (failed connects, or "
+                                       "refused datagrams for a UDP endpoint).",
                                        prometheus::MetricType::Counter, {}};
     const auto now = steady_now_ns();
     std::lock_guard lock(mutex_);

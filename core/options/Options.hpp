@@ -47,15 +47,18 @@ struct EndpointOptions {
 enum class SendProxy { off, v1, v2 };
 // Active health checks of every endpoint of an upstream (HAProxy's `check inter rise fall`,
 // nginx's `health_check`): a TCP connect, then optionally `send` and a reply containing `expect`,
-// all within `timeout`, every `interval`. `unhealthy_threshold` consecutive failures take a
-// healthy endpoint out of rotation, `healthy_threshold` consecutive passes put it back.
+// all within `timeout`, every `interval`. UDP endpoints get one datagram (`send`, or a default
+// probe) and pass on a reply containing `expect`, or without `expect` unless ICMP port
+// unreachable comes back (nginx Plus's `health_check udp`). `unhealthy_threshold` consecutive
+// failures take a healthy endpoint out of rotation, `healthy_threshold` consecutive passes put
+// it back.
 struct HealthCheckOptions {
     Duration interval{5000};
     Duration timeout{1000};
     std::uint32_t healthy_threshold = 2;
     std::uint32_t unhealthy_threshold = 3;
-    std::string send;    // bytes written once connected ("" = none)
-    std::string expect;  // bytes the reply must contain ("" = the connect alone decides)
+    std::string send;    // bytes written once connected ("" = none; UDP: the default probe)
+    std::string expect;  // bytes the reply must contain ("" = the connect alone decides; UDP: no refusal)
     bool operator==(const HealthCheckOptions&) const = default;
 };
 

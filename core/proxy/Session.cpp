@@ -241,7 +241,7 @@ void Session::on_connected(int error) {
     auto& pool = *upstream_pool_;
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
     if (error == 0) {
-        pool.report_success(static_cast<std::size_t>(endpoint_));
+        pool.report_success(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::connect);
         if (ep.metrics) {
             add(ep.metrics->connections_active, loop_.index(), 1);
             if (ep.metrics->connect_duration)
@@ -260,7 +260,7 @@ void Session::on_connected(int error) {
     std::string message = connect_timed_out_ ? std::string("connect timeout") : std::string(std::strerror(error));
     ep.active.fetch_sub(1, std::memory_order_relaxed);
     if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(reason)], loop_.index());
-    pool.report_failure(static_cast<std::size_t>(endpoint_));
+    pool.report_failure(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::connect);
     const std::string upstream = side_text(1);
     spdlog::debug("listener {}: {}: connect attempt {} failed: {}", ctx_.options.name, upstream, attempts_, message);
     if (sides_[1].fd >= 0) {

@@ -141,7 +141,7 @@ std::size_t UpstreamPool::pick_least(std::size_t loop, std::uint64_t tried, std:
     return best;
 }
 
-void UpstreamPool::report_failure(std::size_t i) {
+void UpstreamPool::report_failure(std::size_t i, Attempt attempt) {
     auto& e = *endpoints_[i];
     EndpointHealth& h = *e.health;
     const auto failures = h.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -155,13 +155,14 @@ void UpstreamPool::report_failure(std::size_t i) {
     const std::int64_t next = now + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.fail_timeout).count();
     if (!h.ejected_until_ns.compare_exchange_strong(until, next, std::memory_order_relaxed)) return;
     h.count(EjectionCause::max_fails);
-    spdlog::warn("upstream {}: endpoint {} ejected for {} ms after {} consecutive failed connect(s) (max_fails {}); "
+    spdlog::warn("upstream {}: endpoint {} ejected for {} ms after {} consecutive {} (max_fails {}); "
                  "{} of {} endpoint(s) usable",
-                 name_, e.label, options_.fail_timeout.count(), failures, options_.max_fails, usable_count(),
-                 endpoints_.size());
+                 name_, e.label, options_.fail_timeout.count(), failures,
+                 attempt == Attempt::datagram ? "refusal(s) (ICMP port unreachable)" : "failed connect(s)",
+                 options_.max_fails, usable_count(), endpoints_.size());
 }
 
-void UpstreamPool::report_success(std::size_t i) {
+void UpstreamPool::report_success(std::size_t i, Attempt attempt) {
     auto& e = *endpoints_[i];
     EndpointHealth& h = *e.health;
     // Loads first: a success on a healthy endpoint (the usual case) writes nothing shared.
@@ -169,8 +170,8 @@ void UpstreamPool::report_success(std::size_t i) {
     const auto failures = h.consecutive_failures.exchange(0, std::memory_order_relaxed);
     if (options_.max_fails == 0 || failures < options_.max_fails) return;
     if (h.ejected_until_ns.exchange(0, std::memory_order_relaxed) != 0)
-        spdlog::info("upstream {}: endpoint {} back in rotation: a connect succeeded after its ejection", name_,
-                     e.label);
+        spdlog::info("upstream {}: endpoint {} back in rotation: {} after its ejection", name_, e.label,
+                     attempt == Attempt::datagram ? "a reply came back" : "a connect succeeded");
 }
 
 }  // namespace switchyard

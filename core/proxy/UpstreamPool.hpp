@@ -3,8 +3,9 @@
 // per loop, as nginx does), source-addr-hash (weighted table on the client IP), or
 // least-connections (fewest active per unit of weight). Only endpoints that are usable take new
 // connections: not failed by the active health checks, not ejected by max_fails consecutive
-// failed connects (see core/health/EndpointHealth.hpp). When none is usable, `when_all_down`
-// decides: reject the connection, or balance over every endpoint regardless of health.
+// failed connects or refused datagrams (see core/health/EndpointHealth.hpp). When none is
+// usable, `when_all_down` decides: reject the connection, or balance over every endpoint
+// regardless of health.
 // Shared by every loop; per-loop state lives in per-loop slots, so a pick takes no lock.
 #include <atomic>
 #include <chrono>
@@ -57,11 +58,16 @@ public:
     // either is counted, and the pool's passage into and out of that state is logged once.
     std::size_t pick(std::size_t loop, std::uint64_t client_ip_hash, std::uint64_t tried);
 
-    // Any thread (a loop's): passive health bookkeeping after a connect attempt. max_fails
-    // consecutive failures eject the endpoint for fail_timeout (logged and counted once); a
-    // success ends the count.
-    void report_failure(std::size_t i);
-    void report_success(std::size_t i);
+    // What passive health heard of an endpoint: a stream connect that failed or was made, or a
+    // datagram exchange (ICMP port unreachable on a session's connected UDP socket, or a reply).
+    enum class Attempt : std::uint8_t { connect, datagram };
+
+    // Any thread (a loop's): passive health bookkeeping (nginx's max_fails/fail_timeout).
+    // max_fails consecutive failures eject the endpoint for fail_timeout (logged and counted
+    // once); a success ends the count. report_success writes nothing shared unless the count is
+    // non-zero (a relaxed load first), so a healthy endpoint costs one load.
+    void report_failure(std::size_t i, Attempt attempt);
+    void report_success(std::size_t i, Attempt attempt);
 
     // Any thread: endpoints usable now.
     std::size_t usable_count() const;
@@ -71,6 +77,11 @@ public:
 
     // Any thread: the codec the upstream side speaks (null = the listener's).
     std::shared_ptr<const Codec> codec;
+
+    // Set by the runtime before use: the endpoints are UDP (the upstream serves udp listeners,
+    // or says protocol: udp), so active health checks send datagrams instead of connecting.
+    // Any thread after.
+    bool datagram = false;
 
 private:
     bool eligible(std::size_t i, std::uint64_t tried, std::int64_t now_ns, bool allow_down) const;

@@ -23,6 +23,7 @@
 #include "core/metrics/Exposition.hpp"
 #include "core/metrics/ProcessCollector.hpp"
 #include "core/metrics/ShardedMetrics.hpp"
+#include "core/options/EndpointTransports.hpp"
 #include "core/proxy/Listener.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
@@ -206,8 +207,10 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
     for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
         auto pool = std::make_unique<UpstreamPool>(options.upstreams[k], n);
         pool->codec = codecs.upstream[k];
+        const EndpointTransports transports = endpoint_transports(options, options.upstreams[k]);
+        pool->datagram = transports.datagram && !transports.stream;
         for (std::size_t e = 0; e < pool->size(); ++e)
-            pool->endpoint(e).health = endpoint_health(pool->name(), pool->endpoint(e).label);
+            pool->endpoint(e).health = endpoint_health(pool->name(), pool->endpoint(e).label, pool->datagram);
         if (catalogue_) {
             gen->upstream_metrics.push_back(std::make_unique<UpstreamMetrics>(catalogue_->upstream(pool->name())));
             pool->metrics = gen->upstream_metrics.back().get();
@@ -257,8 +260,9 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
     return gen;
 }
 
-std::shared_ptr<EndpointHealth> Runtime::endpoint_health(const std::string& upstream, const std::string& endpoint) {
-    auto& slot = endpoint_health_[{upstream, endpoint}];
+std::shared_ptr<EndpointHealth> Runtime::endpoint_health(const std::string& upstream, const std::string& endpoint,
+                                                         bool datagram) {
+    auto& slot = endpoint_health_[{upstream, endpoint, datagram}];
     if (!slot) slot = std::make_shared<EndpointHealth>();
     return slot;
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -140,8 +141,10 @@ private:
     void on_tick(std::size_t loop, double lag_seconds);
     std::unique_ptr<Generation> build_generation(const Options& options, CodecPlan& codecs);
     void apply_loop_settings(const Options& options);
-    // The health state every generation naming this endpoint of this upstream shares.
-    std::shared_ptr<EndpointHealth> endpoint_health(const std::string& upstream, const std::string& endpoint);
+    // The health state every generation naming this endpoint of this upstream, over the same
+    // transport, shares.
+    std::shared_ptr<EndpointHealth> endpoint_health(const std::string& upstream, const std::string& endpoint,
+                                                    bool datagram);
     // Starts the current generation's health checks and lists its endpoints for /metrics; the
     // endpoints of upstreams without health_check lose any active verdict an earlier
     // configuration gave them. Control thread, after the previous generation's checks stopped.
@@ -166,7 +169,9 @@ private:
 
     std::unique_ptr<HealthChecker> health_checker_;  // the sy-health thread (control plane)
     std::shared_ptr<UpstreamHealthCollector> health_collector_;
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<EndpointHealth>> endpoint_health_;
+    // By (upstream, endpoint as written, datagram): a reload that turns an upstream's endpoints
+    // from UDP to streams (or back) starts their health afresh.
+    std::map<std::tuple<std::string, std::string, bool>, std::shared_ptr<EndpointHealth>> endpoint_health_;
 
     std::unique_ptr<Generation> current_;
     std::vector<std::unique_ptr<Generation>> retired_;

@@ -5,6 +5,7 @@ once every listener is bound), bound addresses from its start-up summary lines.
 """
 import os
 import queue
+import random
 import re
 import shutil
 import signal as signals
@@ -15,6 +16,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+import pytest
 
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../build/default/daemon/switchyard"))
 PLUGIN_DIR = os.environ.get("SWITCHYARD_PLUGIN_DIR", "")
@@ -588,16 +591,20 @@ class UdpEchoBackend:
     """A UDP echo server thread in this process: answers each datagram with `prefix` + the
     datagram, from the address it was sent to. silent=True receives and never answers."""
 
-    def __init__(self, host="127.0.0.1", prefix=b"", silent=False):
+    def __init__(self, host="127.0.0.1", prefix=b"", silent=False, port=0, reply=None):
+        """port: where to bind (a backend that comes back where it was); reply: answer every
+        datagram with these bytes instead of an echo."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         port = self.sock.getsockname()[1]
         self.address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
         self.prefix = prefix
         self.silent = silent
+        self.reply = reply
         self.received = 0
+        self.datagrams = []  # what it received, in order
         self.peers = set()
         self.closed = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -612,10 +619,11 @@ class UdpEchoBackend:
             if peer is None:  # shut down by close()
                 return
             self.received += 1
+            self.datagrams.append(data)
             self.peers.add(peer)
             if not self.silent:
                 try:
-                    self.sock.sendto(self.prefix + data, peer)
+                    self.sock.sendto(self.reply if self.reply is not None else self.prefix + data, peer)
                 except OSError:
                     pass
 
@@ -626,6 +634,23 @@ class UdpEchoBackend:
         except OSError:
             pass
         self.sock.close()
+
+
+def free_udp_port():
+    """A UDP port nothing is bound to now (datagrams to it draw ICMP port unreachable), below the
+    kernel's ephemeral range: no socket bound to port 0 (a client's, a session's, another
+    process's on this shared machine) can take it while the test relies on it being closed."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    for _ in range(100):
+        port = random.randrange(10000, max(ephemeral_low, 10001))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free UDP port below the ephemeral range")
 
 
 def udp_client(addr_text, timeout=5.0, source_ip=None):
@@ -644,3 +669,32 @@ def nothing_waiting(sock):
         return True
     finally:
         sock.settimeout(timeout)
+
+
+class Dnsmasq:
+    """A real DNS server on a free loopback port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["dnsmasq", "--no-daemon", f"--port={self.port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+             "--no-resolv", "--no-hosts", "--address=/example.test/10.1.2.3", "--conf-file=/dev/null",
+             "--user=" + os.environ.get("USER", "root"), "--pid-file="],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.address = f"127.0.0.1:{self.port}"
+        wait_until(self.answers, what="dnsmasq answering")
+
+    def answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("dnsmasq exited: " + self.proc.stderr.read().decode())
+        r = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.port), "example.test", "+short", "+time=1", "+tries=1"],
+                           capture_output=True, text=True)
+        return r.stdout.strip() == "10.1.2.3"
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+needs_dns = pytest.mark.skipif(not shutil.which("dnsmasq") or not shutil.which("dig"),
+                               reason="dnsmasq and dig (bind9-dnsutils) are installed by .ci/install-deps")

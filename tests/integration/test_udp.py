@@ -2,7 +2,6 @@
 backends, a real DNS server (dnsmasq, queried with dig) and socat as a real client."""
 import os
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
@@ -10,8 +9,8 @@ import time
 
 import pytest
 
-from harness import (Daemon, SLOW, UdpEchoBackend, connect, free_port, nothing_waiting, recv_exact, udp_client,
-                     wait_until)
+from harness import (Daemon, Dnsmasq, SLOW, UdpEchoBackend, connect, free_port, needs_dns, nothing_waiting, recv_exact,
+                     udp_client, wait_until)
 
 FAMILIES = [("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")]
 
@@ -80,35 +79,6 @@ def test_dns_like_exchange_from_500_source_ports_keeps_every_reply_intact(host, 
         assert m.sum("switchyard_udp_datagrams_dropped_total", listener="u") == 0
         assert len(backend.peers) == 500  # one upstream socket per session
     backend.close()
-
-
-class Dnsmasq:
-    """A real DNS server on a free loopback port."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["dnsmasq", "--no-daemon", f"--port={self.port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-             "--no-resolv", "--no-hosts", "--address=/example.test/10.1.2.3", "--conf-file=/dev/null",
-             "--user=" + os.environ.get("USER", "root"), "--pid-file="],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.address = f"127.0.0.1:{self.port}"
-        wait_until(self.answers, what="dnsmasq answering")
-
-    def answers(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("dnsmasq exited: " + self.proc.stderr.read().decode())
-        r = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.port), "example.test", "+short", "+time=1", "+tries=1"],
-                           capture_output=True, text=True)
-        return r.stdout.strip() == "10.1.2.3"
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-needs_dns = pytest.mark.skipif(not shutil.which("dnsmasq") or not shutil.which("dig"),
-                               reason="dnsmasq and dig (bind9-dnsutils) are installed by .ci/install-deps")
 
 
 @needs_dns

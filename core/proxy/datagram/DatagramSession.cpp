@@ -68,6 +68,18 @@ bool DatagramSession::connect_endpoint() {
     int last_error = 0;
     for (std::uint32_t attempt = 0; attempt < pool.options().connect_attempts; ++attempt) {
         std::size_t idx = pool.pick(loop_.index(), client_.ip_hash(), tried);
+        if (idx == UpstreamPool::kNone) {
+            // when_all_down: reject (the pool has counted and logged the state): the datagram
+            // is dropped and the client's next one tries again.
+            inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::no_healthy_endpoint)], loop_.index());
+            std::uint64_t suppressed = 0;
+            if (ctx_.error_log.allow(&suppressed))
+                spdlog::warn("listener {}: client {}: no session: no healthy endpoint in upstream {} (when_all_down: "
+                             "reject){}",
+                             ctx_.options.name, client_.to_string(), pool.name(),
+                             suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+            return false;
+        }
         tried |= std::uint64_t{1} << (idx % 64);
         UpstreamEndpoint& ep = pool.endpoint(idx);
         const SocketAddress& addr = ep.resolved[attempt % ep.resolved.size()];
@@ -81,7 +93,7 @@ bool DatagramSession::connect_endpoint() {
         if (::connect(fd, addr.data(), addr.length) != 0) {
             last_error = errno;
             ::close(fd);
-            pool.report_failure(idx);
+            pool.report_failure(idx, UpstreamPool::Attempt::connect);
             if (ep.metrics && ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::other)])
                 ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::other)]->inc(loop_.index());
             continue;
@@ -180,6 +192,12 @@ void DatagramSession::read_replies() {
             return;
         }
         last_activity_ = loop_.now();
+        if (!answered_) {
+            // The endpoint answers: passive health hears of it once per session (ending a
+            // max_fails count or an ejection), never per datagram.
+            answered_ = true;
+            ctx_.upstream->report_success(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::datagram);
+        }
         std::uint64_t kept = 0;
         std::uint64_t bytes = 0;
         DatagramFramer* framer = gen_.to_client();
@@ -232,7 +250,7 @@ void DatagramSession::refused() {
     owner_.count_drop(DatagramDropReason::upstream_refused);
     UpstreamPool& pool = *ctx_.upstream;
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
-    pool.report_failure(static_cast<std::size_t>(endpoint_));
+    pool.report_failure(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::datagram);
     if (ep.metrics && ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::refused)])
         ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::refused)]->inc(loop_.index());
     std::uint64_t suppressed = 0;

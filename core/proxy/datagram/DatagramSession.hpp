@@ -68,6 +68,7 @@ private:
     std::uint32_t replies_ = 0;
     std::uint32_t refs_ = 0;
     bool closed_ = false;
+    bool answered_ = false;  // a reply came back (reported to passive health once)
 };
 
 }  // namespace switchyard

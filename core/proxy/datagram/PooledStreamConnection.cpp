@@ -37,6 +37,12 @@ PooledStreamConnection::~PooledStreamConnection() {
 void PooledStreamConnection::connect() {
     UpstreamPool& pool = *ctx_.upstream;
     std::size_t idx = pool.pick(loop_.index(), 0, tried_);
+    if (idx == UpstreamPool::kNone) {
+        // when_all_down: reject, and no endpoint is healthy (the pool has counted and logged
+        // it): stay down, frames are dropped as stream_down, and look again after a back-off.
+        retry_.arm_after(next_backoff());
+        return;
+    }
     tried_ = (tried_ | (std::uint64_t{1} << (idx % 64)));
     if (tried_ == (pool.size() >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << pool.size()) - 1)) tried_ = 0;
     UpstreamEndpoint& ep = pool.endpoint(idx);
@@ -70,7 +76,7 @@ void PooledStreamConnection::connected() {
     failures_ = 0;
     tried_ = 0;
     UpstreamPool& pool = *ctx_.upstream;
-    pool.report_success(static_cast<std::size_t>(endpoint_));
+    pool.report_success(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::connect);
     auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
     ep.active.fetch_add(1, std::memory_order_relaxed);
     if (ep.metrics && ep.metrics->connections_active) ep.metrics->connections_active->add(loop_.index(), 1);
@@ -85,7 +91,7 @@ void PooledStreamConnection::failed(int error) {
         ep.active.fetch_sub(1, std::memory_order_relaxed);
         if (ep.metrics && ep.metrics->connections_active) ep.metrics->connections_active->add(loop_.index(), -1);
     } else {
-        pool.report_failure(static_cast<std::size_t>(endpoint_));
+        pool.report_failure(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::connect);
         if (ep.metrics && ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::other)])
             ep.metrics->connect_failures[static_cast<int>(error == ECONNREFUSED || error == ENOENT
                                                               ? ConnectFailureReason::refused
@@ -97,9 +103,7 @@ void PooledStreamConnection::failed(int error) {
     state_ = State::down;
     if (pending_) loop_.buffers().release(std::move(pending_));  // what waited is lost with the connection
     pending_begin_ = pending_end_ = 0;
-    // Back off 100 ms, doubling to 5 s.
-    auto delay = std::chrono::milliseconds(std::min<std::int64_t>(100LL << std::min<std::uint32_t>(failures_, 6), 5000));
-    ++failures_;
+    const auto delay = next_backoff();
     std::uint64_t suppressed = 0;
     if (ctx_.error_log.allow(&suppressed))
         spdlog::warn("listener {}: loop {}: stream connection to upstream {} endpoint {}: {}; retrying in {} ms{}",
@@ -107,6 +111,13 @@ void PooledStreamConnection::failed(int error) {
                      error ? std::strerror(error) : "closed by the endpoint", delay.count(),
                      suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
     retry_.arm_after(delay);
+}
+
+std::chrono::milliseconds PooledStreamConnection::next_backoff() {
+    // 100 ms, doubling to 5 s.
+    auto delay = std::chrono::milliseconds(std::min<std::int64_t>(100LL << std::min<std::uint32_t>(failures_, 6), 5000));
+    ++failures_;
+    return delay;
 }
 
 DatagramDropReason PooledStreamConnection::write(const iovec* iov, int count) {

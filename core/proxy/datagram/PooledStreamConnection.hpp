@@ -11,6 +11,7 @@
 // Loop thread only.
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -51,6 +52,7 @@ private:
     void connect();
     void connected();
     void failed(int error);
+    std::chrono::milliseconds next_backoff();  // the wait before the next connect; counts a failure
     void flush();
     void drain_input();
 

@@ -70,6 +70,17 @@ StreamToDatagramSession::StreamToDatagramSession(EventLoop& loop, ListenerContex
 bool StreamToDatagramSession::open_upstream() {
     UpstreamPool& pool = *ctx_.upstream;
     std::size_t idx = pool.pick(loop_.index(), client_ip_hash_, 0);
+    if (idx == UpstreamPool::kNone) {
+        // when_all_down: reject (the pool has counted and logged the state).
+        inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::no_healthy_endpoint)], loop_.index());
+        std::uint64_t suppressed = 0;
+        if (ctx_.error_log.allow(&suppressed))
+            spdlog::warn("listener {}: no healthy endpoint in upstream {} (when_all_down: reject); closing the "
+                         "client{}",
+                         ctx_.options.name, pool.name(),
+                         suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+        return false;
+    }
     UpstreamEndpoint& ep = pool.endpoint(idx);
     const SocketAddress& addr = ep.resolved.front();
     int fd = ::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -78,7 +89,7 @@ bool StreamToDatagramSession::open_upstream() {
     if (!err) err = loop_.poller().add(fd, &upstream_, EPOLLIN | EPOLLET);
     if (err) {
         if (fd >= 0) ::close(fd);
-        pool.report_failure(idx);
+        pool.report_failure(idx, UpstreamPool::Attempt::connect);
         inc(ctx_.metrics.rejected[static_cast<int>(RejectReason::upstream_unavailable)], loop_.index());
         std::uint64_t suppressed = 0;
         if (ctx_.error_log.allow(&suppressed))
@@ -163,9 +174,7 @@ void StreamToDatagramSession::read_client() {
             } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
                 count_drop(static_cast<int>(DatagramDropReason::send_buffer_full));
             } else if (errno == ECONNREFUSED) {
-                count_drop(static_cast<int>(DatagramDropReason::upstream_refused));
-                ctx_.upstream->report_failure(static_cast<std::size_t>(endpoint_));
-                close();
+                refused();
                 return;
             } else {
                 count_drop(static_cast<int>(DatagramDropReason::send_error));
@@ -212,18 +221,18 @@ void StreamToDatagramSession::read_upstream() {
             }
             if (errno == EINTR) continue;
             if (errno == ECONNREFUSED) {
-                count_drop(static_cast<int>(DatagramDropReason::upstream_refused));
-                ctx_.upstream->report_failure(static_cast<std::size_t>(endpoint_));
-                std::uint64_t suppressed = 0;
-                if (ctx_.error_log.allow(&suppressed))
-                    spdlog::warn("listener {}: upstream {} endpoint {} refused (ICMP port unreachable); closing the "
-                                 "connection", ctx_.options.name, ctx_.upstream->name(),
-                                 ctx_.upstream->endpoint(static_cast<std::size_t>(endpoint_)).label);
+                refused();
+                return;
             }
             close();
             return;
         }
         last_activity_ = loop_.now();
+        if (!answered_) {
+            // The endpoint answers: passive health hears of it once per connection, not per datagram.
+            answered_ = true;
+            ctx_.upstream->report_success(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::datagram);
+        }
         if (em) {
             inc(em->datagrams_received, shard);
             inc(em->bytes_received, shard, static_cast<std::uint64_t>(n));
@@ -250,6 +259,20 @@ void StreamToDatagramSession::read_upstream() {
     }
     if (out_ && out_end_ == out_begin_) loop_.buffers().release(std::move(out_));
     if (!drained) loop_.defer([self = BridgePtr(this)] { self->read_upstream(); });
+}
+
+void StreamToDatagramSession::refused() {
+    count_drop(static_cast<int>(DatagramDropReason::upstream_refused));
+    UpstreamPool& pool = *ctx_.upstream;
+    auto& ep = pool.endpoint(static_cast<std::size_t>(endpoint_));
+    pool.report_failure(static_cast<std::size_t>(endpoint_), UpstreamPool::Attempt::datagram);
+    if (ep.metrics) inc(ep.metrics->connect_failures[static_cast<int>(ConnectFailureReason::refused)], loop_.index());
+    std::uint64_t suppressed = 0;
+    if (ctx_.error_log.allow(&suppressed))
+        spdlog::warn("listener {}: upstream {} endpoint {} refused (ICMP port unreachable); closing the connection{}",
+                     ctx_.options.name, pool.name(), ep.label,
+                     suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed) : "");
+    close();
 }
 
 bool StreamToDatagramSession::flush_client() {

@@ -55,6 +55,7 @@ private:
     bool flush_client();  // false: the client cannot take more now (or failed and closed)
     void codec_error(CodecErrorReason reason, const char* text);
     void count_drop(int reason);
+    void refused();  // ICMP port unreachable came back: counted, reported to passive health, closed
     void close();
 
     EventLoop& loop_;
@@ -72,6 +73,7 @@ private:
     std::int32_t endpoint_ = -1;
     std::uint32_t refs_ = 0;
     bool closed_ = false;
+    bool answered_ = false;  // a reply came back (reported to passive health once)
 };
 
 }  // namespace switchyard

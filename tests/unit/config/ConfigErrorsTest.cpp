@@ -381,6 +381,32 @@ TEST_CASE("streams and datagrams: mixes that cannot work", "[config][errors]") {
           });
 }
 
+TEST_CASE("a health check speaks one transport: not for an upstream that is UDP and stream", "[config][errors]") {
+    CHECK(errors_of("upstreams:\n"
+                    "  - name: dns\n"
+                    "    endpoints: [\"127.0.0.1:53\"]\n"
+                    "    health_check: {interval: 1s}\n"
+                    "listeners:\n"
+                    "  - {name: d, protocol: udp, listen: \"127.0.0.1:0\", upstream: dns}\n"
+                    "  - {name: t, listen: \"127.0.0.1:0\", upstream: dns}\n") ==
+          Errors{"4:5: upstreams[0].health_check: upstream 'dns' serves udp listener 'd' and stream listener 't', so "
+                 "its endpoints are UDP for one and streams for the other, and one health check cannot speak both; "
+                 "declare an upstream for each (protocol: udp on the one for the udp listener)"});
+    // Each kind alone is fine, and so is a bridge (the upstream's protocol decides), or the
+    // shared upstream without a check.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, endpoints: [\"127.0.0.1:53\"], health_check: {}}\n"
+                    "  - {name: dns-udp, protocol: udp, endpoints: [\"127.0.0.1:53\"], health_check: {}}\n"
+                    "  - {name: shared, endpoints: [\"127.0.0.1:53\"]}\n"
+                    "listeners:\n"
+                    "  - {name: d, protocol: udp, listen: \"127.0.0.1:0\", upstream: dns}\n"
+                    "  - {name: t, listen: \"127.0.0.1:0\", upstream: dns-udp, codec: {plugin: line}}\n"
+                    "  - {name: u, protocol: udp, listen: \"127.0.0.1:0\", upstream: dns-udp}\n"
+                    "  - {name: s1, protocol: udp, listen: \"127.0.0.1:0\", upstream: shared}\n"
+                    "  - {name: s2, listen: \"127.0.0.1:0\", upstream: shared}\n")
+              .empty());
+}
+
 TEST_CASE("codec blocks: plugin required, option values scalar", "[config][errors]") {
     CHECK(errors_of("listeners:\n"
                     "  - {name: a, listen: \"127.0.0.1:0\", handler: echo, codec: line}\n"

@@ -81,6 +81,13 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.upstreams[0].health_check->expect == "+PONG");
     CHECK(o.upstreams[0].max_fails == 1);
     CHECK(o.upstreams[0].when_all_down == WhenAllDown::fail_open);
+    // The udp upstream's check is a DNS query: its \x00 escapes arrive as zero bytes.
+    REQUIRE(o.upstreams[1].health_check.has_value());
+    using namespace std::string_literals;
+    CHECK(o.upstreams[1].health_check->send ==
+          "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07" "example" "\x03" "com" "\x00\x00\x01\x00\x01"s);
+    CHECK(o.upstreams[1].health_check->send.size() == 29);
+    CHECK(o.upstreams[1].health_check->expect == "\x12\x34");
 }
 
 TEST_CASE("codecs.yaml shows line and line-to-length-field codecs", "[config][examples]") {

@@ -44,23 +44,23 @@ TEST_CASE("max_fails failed connects eject an endpoint for fail_timeout; a succe
     auto options = upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}});
     options.max_fails = 2;
     UpstreamPool pool(options, 1);
-    pool.report_failure(0);
+    pool.report_failure(0, UpstreamPool::Attempt::connect);
     CHECK(pool.usable_count() == 2);  // one failure of two allowed
-    pool.report_success(0);
-    pool.report_failure(0);
+    pool.report_success(0, UpstreamPool::Attempt::connect);
+    pool.report_failure(0, UpstreamPool::Attempt::connect);
     CHECK(pool.usable_count() == 2);  // the success reset the count
-    pool.report_failure(0);
+    pool.report_failure(0, UpstreamPool::Attempt::connect);
     CHECK(pool.usable_count() == 1);
     CHECK(pool.endpoint(0).health->ejections[static_cast<int>(EjectionCause::max_fails)] == 1);
     for (int i = 0; i < 6; ++i) CHECK(pool.pick(0, 0, 0) == 1);
     // fail_timeout over (pretend): one connection may try it; a failure ejects it again at once.
     pool.endpoint(0).health->ejected_until_ns = 1;
     CHECK(pool.usable_count() == 2);
-    pool.report_failure(0);
+    pool.report_failure(0, UpstreamPool::Attempt::connect);
     CHECK(pool.usable_count() == 1);
     CHECK(pool.endpoint(0).health->ejections[static_cast<int>(EjectionCause::max_fails)] == 2);
     pool.endpoint(0).health->ejected_until_ns = 1;
-    pool.report_success(0);
+    pool.report_success(0, UpstreamPool::Attempt::connect);
     CHECK(pool.endpoint(0).health->ejected_until_ns == 0);
     std::map<std::size_t, int> count;
     for (int i = 0; i < 6; ++i) count[pool.pick(0, 0, 0)]++;
@@ -71,7 +71,7 @@ TEST_CASE("max_fails 0 never ejects") {
     auto options = upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}});
     options.max_fails = 0;
     UpstreamPool pool(options, 1);
-    for (int i = 0; i < 10; ++i) pool.report_failure(0);
+    for (int i = 0; i < 10; ++i) pool.report_failure(0, UpstreamPool::Attempt::connect);
     CHECK(pool.usable_count() == 2);
 }
 
@@ -90,8 +90,8 @@ TEST_CASE("an endpoint failed by health checks gets no new connections") {
 TEST_CASE("with no usable endpoint, when_all_down decides: fail-open balances over all, reject picks none") {
     auto options = upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}, {"127.0.0.1:1002", 1}});
     UpstreamPool open(options, 1);
-    open.report_failure(0);
-    open.report_failure(1);
+    open.report_failure(0, UpstreamPool::Attempt::connect);
+    open.report_failure(1, UpstreamPool::Attempt::connect);
     CHECK(open.usable_count() == 0);
     std::map<std::size_t, int> count;
     for (int i = 0; i < 4; ++i) count[open.pick(0, 0, 0)]++;
@@ -108,7 +108,7 @@ TEST_CASE("with no usable endpoint, when_all_down decides: fail-open balances ov
     CHECK(reject.pick(0, 0, 0) == 0);
 
     UpstreamPool single(upstream(BalancePolicy::round_robin, {{"127.0.0.1:1001", 1}}), 1);
-    single.report_failure(0);
+    single.report_failure(0, UpstreamPool::Attempt::connect);
     CHECK(single.pick(0, 0, 0) == 0);  // fail-open: better a retry than no attempt at all
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("source-addr-hash is sticky per client and moves when the endpoint is 
     CHECK(spread.size() == 3);
     auto h = mix64(42);
     auto usual = pool.pick(0, h, 0);
-    pool.report_failure(usual);
+    pool.report_failure(usual, UpstreamPool::Attempt::connect);
     auto moved = pool.pick(0, h, 0);
     CHECK(moved != usual);
     CHECK(pool.pick(0, h, 0) == moved);

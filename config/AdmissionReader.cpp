@@ -67,8 +67,8 @@ std::optional<RateLimitOptions> read_rate_limit(YamlReader& reader, const YamlFi
     RateLimitOptions limit;
     const std::size_t errors_before = reader.error_count();
     if (auto f = map.required("connections_per_second"))
-        if (auto n = reader.unsigned_integer(*f, 1, kMaxRate)) limit.connections_per_second = static_cast<std::uint32_t>(*n);
-    limit.burst = limit.connections_per_second;
+        if (auto n = reader.unsigned_integer(*f, 1, kMaxRate)) limit.per_second = static_cast<std::uint32_t>(*n);
+    limit.burst = limit.per_second;
     if (auto f = map.field("burst"))
         if (auto n = reader.unsigned_integer(*f, 1, kMaxRate)) limit.burst = static_cast<std::uint32_t>(*n);
     if (reader.error_count() != errors_before) return std::nullopt;

@@ -249,7 +249,7 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
             !l.datagram() && ctx->upstream && ctx->upstream->options().protocol == UpstreamProtocol::udp;
         if (bridged) ctx->start_session = &StreamToDatagramSession::start;
         if ((l.datagram() || bridged) && catalogue_) {
-            ctx->datagram_metrics = catalogue_->datagram_listener(l.name);
+            ctx->datagram_metrics = catalogue_->datagram_listener(l);
             for (std::size_t e = 0; ctx->upstream && e < ctx->upstream->size(); ++e) {
                 auto& ep = ctx->upstream->endpoint(e);
                 if (ep.metrics) catalogue_->endpoint_datagrams(*ep.metrics, ctx->upstream->name(), ep.label);
@@ -304,8 +304,10 @@ void Runtime::publish_summary() {
     next.log_every = current_->options.log_every;
     for (auto& ctx : current_->contexts) {
         next.listeners.emplace_back(ctx->options.name, ctx->listener_active);
-        next.contexts.push_back(ctx.get());
+        if (!ctx->options.datagram()) next.contexts.push_back(ctx.get());
     }
+    // udp listeners log through the context they started with, whatever reloads came since.
+    for (const auto& d : datagram_listeners_) next.contexts.push_back(&d->context());
     std::lock_guard lock(summary_mutex_);
     summary_ = std::move(next);
 }
@@ -534,7 +536,8 @@ ReloadOutcome Runtime::reload(const Options& next) {
         if (running == datagram_listeners_.end() || !before || before->listen != l.listen ||
             before->upstream != l.upstream || before->reuse_port != l.reuse_port || !(before->codec == l.codec) ||
             before->idle_timeout != l.idle_timeout || before->max_sessions != l.max_sessions ||
-            before->responses != l.responses)
+            before->responses != l.responses || before->access != l.access || before->rate_limit != l.rate_limit ||
+            before->max_sessions_per_ip != l.max_sessions_per_ip)
             out.warnings.push_back("udp listener " + l.name + ": udp listeners change on a restart only; it runs "
                                    "as it started");
     }

@@ -13,6 +13,7 @@
 #include "core/metrics/Counter.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
+#include "core/proxy/datagram/DatagramAdmission.hpp"
 #include "core/proxy/datagram/DatagramListener.hpp"
 #include "core/proxy/datagram/DatagramSession.hpp"
 
@@ -104,7 +105,8 @@ void DatagramListenerLoop::read_socket() {
             const DatagramPeer peer = received_.peer(i);
             if (peer.empty()) continue;
             if (echoing) {
-                if (!listener_.accepting()) continue;
+                // No sessions: the access rules hold for each datagram.
+                if (!listener_.accepting() || !DatagramAdmission::source_allowed(*this, ctx_, peer)) continue;
                 if (to_client_) {  // echo with a codec: only datagrams that frame come back
                     int frames = to_client_->decode(received_.data(i), received_.length(i));
                     if (frames < 0) {
@@ -116,7 +118,8 @@ void DatagramListenerLoop::read_socket() {
                 }
                 received_.keep(i, peer, received_.local(i));
             } else if (stream_) {
-                forward_to_stream(peer, received_.data(i), received_.length(i));
+                if (DatagramAdmission::source_allowed(*this, ctx_, peer))  // no sessions, as echo
+                    forward_to_stream(peer, received_.data(i), received_.length(i));
             } else if (listener_.routed()) {
                 listener_.route(*this, peer, received_.local(i), received_.data(i), received_.length(i));
             } else {
@@ -171,18 +174,8 @@ void DatagramListenerLoop::deliver(const DatagramPeer& peer, const LocalAddress&
 
 DatagramSession* DatagramListenerLoop::open_session(const DatagramPeer& peer, const LocalAddress& local) {
     if (!listener_.accepting()) return nullptr;  // draining: no new sessions
-    const auto& o = ctx_.options;
-    std::int64_t active = ctx_.active.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (o.max_sessions != 0 && active > static_cast<std::int64_t>(o.max_sessions)) {
-        ctx_.active.fetch_sub(1, std::memory_order_relaxed);
-        count_drop(DatagramDropReason::max_sessions);
-        std::uint64_t suppressed = 0;
-        if (ctx_.reject_log.allow(&suppressed))
-            spdlog::warn("listener {}: max_sessions {} reached, dropped a datagram from {}{}", o.name, o.max_sessions,
-                         peer.to_string(),
-                         suppressed ? fmt::format(" ({} more drops not logged)", suppressed) : "");
-        return nullptr;
-    }
+    // Routed (reuse_port off): the receiving loop applied the access rules before the hand-over.
+    if (!DatagramAdmission::admit(*this, ctx_, peer, /*access_checked=*/listener_.routed())) return nullptr;
     DatagramSession* s = DatagramSession::open(*this, ctx_, peer, local);
     if (s) sessions_.emplace(peer, s);
     return s;

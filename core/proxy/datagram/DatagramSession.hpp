@@ -23,7 +23,8 @@ class DatagramSession final : public LoopSession, public PollHandler {
 public:
     // Loop thread of `owner`. Picks an endpoint, opens and connects the session's socket.
     // Returns nullptr (logged, counted) when no endpoint could be reached. The caller has
-    // counted the session in ctx.active; a failed open gives that back.
+    // admitted the session (DatagramAdmission::admit); a failed open, as the session's end,
+    // releases what that took.
     static DatagramSession* open(DatagramListenerLoop& owner, ListenerContext& ctx, const DatagramPeer& client,
                                  const LocalAddress& local);
 

@@ -42,7 +42,7 @@ TEST_CASE("admission keys default to off", "[config][admission]") {
     const ListenerOptions& l = o.listeners[0];
     CHECK(l.access.empty());
     CHECK(l.max_connections_per_ip == 0);
-    CHECK(l.rate_limit.connections_per_second == 0);
+    CHECK(l.rate_limit.per_second == 0);
     CHECK(l.first_byte_timeout == 0ms);
     CHECK(l.proxy_protocol == ProxyProtocolMode::off);
     CHECK(l.trusted_sources.empty());
@@ -88,7 +88,7 @@ TEST_CASE("limits: max_connections_per_ip, rate_limit and first_byte_timeout", "
                                          "    first_byte_timeout: 10s\n"));
     const ListenerOptions& l = o.listeners[0];
     CHECK(l.max_connections_per_ip == 4);
-    CHECK(l.rate_limit.connections_per_second == 100);
+    CHECK(l.rate_limit.per_second == 100);
     CHECK(l.rate_limit.burst == 250);
     CHECK(l.first_byte_timeout == 10s);
     // The burst defaults to one second's worth.

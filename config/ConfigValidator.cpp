@@ -37,6 +37,17 @@ std::string collision(const Address& earlier, const Address& later) {
     return "address " + later.to_string() + " overlaps " + earlier.to_string() + ", already used";
 }
 
+// A udp listener's keys that limit new sessions, on a listener that opens none: an error rather
+// than a limit that silently never applies. `why` says what the listener does instead.
+void check_session_limits(const ListenerSource& source, const std::string& why, std::vector<ConfigError>& errors) {
+    if (source.rate_limit.line != 0)
+        add(errors, source.rate_limit, "rate_limit on a udp listener limits new sessions, and this listener opens "
+                                       "none (" + why + ")");
+    if (source.max_sessions_per_ip.line != 0)
+        add(errors, source.max_sessions_per_ip,
+            "max_sessions_per_ip limits sessions, and this listener opens none (" + why + ")");
+}
+
 std::string listener_label(const Options& options, const ConfigSources& sources, std::size_t i) {
     const std::string& name = options.listeners[i].name;
     const std::string& where = at_line(sources.listeners[i].listen);
@@ -143,6 +154,8 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
         const ListenerOptions& l = options.listeners[i];
         const ListenerSource& source = sources.listeners[i];
         const bool listener_udp = l.datagram();
+        if (listener_udp && l.handler == Handler::echo)
+            check_session_limits(source, "handler echo answers each datagram as it comes", errors);
         if (l.upstream.empty()) continue;
         const UpstreamOptions* u = nullptr;
         std::size_t k = 0;
@@ -163,6 +176,9 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
                             "', so its endpoints are UDP; a unix: endpoint is a stream socket (to bridge datagrams "
                             "to it, set protocol: tcp on the upstream and give the listener a codec)");
         }
+        if (listener_udp && !upstream_udp)
+            check_session_limits(source, "its datagrams go onto pooled connections to stream upstream '" + u->name + "'",
+                                 errors);
         if (listener_udp == upstream_udp) continue;
         // A bridge between datagrams and streams: only a codec can say where one datagram's
         // worth of a stream begins and ends.

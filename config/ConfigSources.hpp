@@ -28,6 +28,7 @@ struct UpstreamSource {
     SourceMark self;
     SourceMark name;
     SourceMark protocol;                 // line 0 when not given
+    SourceMark send_proxy;               // line 0 when not given
     std::vector<SourceMark> endpoints;   // index-aligned with UpstreamOptions::endpoints
 };
 

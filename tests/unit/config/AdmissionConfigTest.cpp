@@ -327,3 +327,34 @@ TEST_CASE("session limits on udp listeners that open no sessions are errors", "[
           Errors{"10:5: listeners[0].rate_limit: rate_limit on a udp listener limits new sessions, and this listener "
                  "opens none (its datagrams go onto pooled connections to stream upstream 'logs')"});
 }
+
+TEST_CASE("send_proxy towards datagrams is refused: no PROXY header is sent on them", "[config][admission][udp]") {
+    // The upstream takes the udp listener's protocol.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, endpoints: [127.0.0.1:53], send_proxy: v2}\n"
+                    "listeners:\n"
+                    "  - {name: u, protocol: udp, listen: 127.0.0.1:0, upstream: dns}\n") ==
+          Errors{"2:56: upstreams[0].send_proxy: upstream 'dns' serves udp listener 'u' over UDP, and a PROXY "
+                 "protocol header is not sent on datagrams (HAProxy and nginx send none over UDP either); stream "
+                 "listeners that need it can have an upstream of their own"});
+    // An upstream of UDP endpoints by its own protocol (here behind a tcp listener's bridge).
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, protocol: udp, endpoints: [127.0.0.1:53], send_proxy: v1}\n"
+                    "listeners:\n"
+                    "  - {name: t, listen: 127.0.0.1:0, upstream: dns, codec: {plugin: length-field}}\n") ==
+          Errors{"2:71: upstreams[0].send_proxy: upstream 'dns' has protocol udp, and a PROXY protocol header is not "
+                 "sent on datagrams (HAProxy and nginx send none over UDP either)"});
+    // A udp listener's bridge onto a stream upstream shares one connection among its clients.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: logs, protocol: tcp, endpoints: [127.0.0.1:514], send_proxy: v1}\n"
+                    "listeners:\n"
+                    "  - {name: s, protocol: udp, listen: 127.0.0.1:0, upstream: logs, codec: {plugin: line}}\n") ==
+          Errors{"2:73: upstreams[0].send_proxy: udp listener 's' writes every client's frames onto one pooled "
+                 "connection per loop to upstream 'logs', so no PROXY protocol header could name the client"});
+    // send_proxy: off says nothing is sent, and a stream listener's upstream keeps it.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, endpoints: [127.0.0.1:53], send_proxy: off}\n"
+                    "listeners:\n"
+                    "  - {name: u, protocol: udp, listen: 127.0.0.1:0, upstream: dns}\n")
+              .empty());
+}

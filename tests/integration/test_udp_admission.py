@@ -267,3 +267,27 @@ def test_drop_reasons_appear_where_the_keys_are_set():
         assert answered(c, b"allowed")
         c.close()
     backend.close()
+
+
+def test_a_reload_keeps_a_udp_listeners_rules_and_a_denied_flood_is_summarised():
+    backend = UdpEchoBackend(prefix=b"re:")
+    before = config(backend.address, ["name: u, listen: 127.0.0.1:0, access: [{deny: 127.0.0.3}]"])
+    with Daemon(before) as d:
+        denied = udp_client(d.addr("u"), source_ip="127.0.0.3")
+        # udp listeners keep the configuration they started with: the change waits for a restart.
+        text = d.reload(before.replace("{deny: 127.0.0.3}", "{allow: all}"))
+        assert "udp listener u: udp listeners change on a restart only; it runs as it started" in text
+        for i in range(40):
+            denied.send(b"flood %d" % i)
+        wait_until(lambda: dropped(d, "denied") == 40, what="40 denials counted")
+        assert nothing_waiting(denied)
+        # At most 10 lines a second; the rest are noted on later lines or summarised by the tick,
+        # from the context the listener runs with (not the reload's).
+        summary = wait_until(lambda: re.search(r"listener u: \.\.\.and (\d+) more datagrams dropped \(access rules\) "
+                                               r"in the last second", d.log()), what="the flood's summary")
+        lines = [l for l in d.log().splitlines() if "denied by access rule 1 (deny 127.0.0.3/32)" in l]
+        noted = sum(int(m) for l in lines for m in re.findall(r"\((\d+) more datagrams dropped", l))
+        assert len(lines) + noted + int(summary.group(1)) == 40
+        assert len(lines) <= 10
+        denied.close()
+    backend.close()

@@ -74,7 +74,8 @@ std::vector<AccessRule> read_access(YamlReader& reader, const YamlField& field) 
 std::optional<RateLimitOptions> read_rate_limit(YamlReader& reader, const YamlField& field, RateLimited what) {
     if (!reader.expect_mapping(field)) return std::nullopt;
     const bool sessions = what == RateLimited::sessions;
-    const std::span<const std::string_view> keys = sessions ? std::span(kSessionRateKeys) : std::span(kConnectionRateKeys);
+    const std::span<const std::string_view> keys =
+        sessions ? std::span(kSessionRateKeys) : std::span(kConnectionRateKeys);
     const std::span<const MisplacedKey> misplaced = sessions ? std::span(kNotConnections) : std::span(kNotSessions);
     const std::size_t errors_before = reader.error_count();
     MappingReader map(reader, field.value, field.path, keys, misplaced);

@@ -195,8 +195,8 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
                     "to upstream '" + u->name + "', so no PROXY protocol header could name the client");
         }
         if (listener_udp && !upstream_udp)
-            check_session_limits(source, "its datagrams go onto pooled connections to stream upstream '" + u->name + "'",
-                                 errors);
+            check_session_limits(
+                source, "its datagrams go onto pooled connections to stream upstream '" + u->name + "'", errors);
         if (listener_udp == upstream_udp) continue;
         // A bridge between datagrams and streams: only a codec can say where one datagram's
         // worth of a stream begins and ends.

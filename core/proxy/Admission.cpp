@@ -47,7 +47,7 @@ bool Admission::denied(const ListenerOptions& options, const PeerAddress& client
     for (std::size_t i = 0; i < rules.size(); ++i) {
         if (!rules[i].source.contains(client)) continue;
         if (rules[i].action == AccessAction::allow) return false;
-        *detail = fmt::format("denied by access rule {} (deny {})", i + 1, rules[i].source.to_string());
+        if (detail) *detail = fmt::format("denied by access rule {} (deny {})", i + 1, rules[i].source.to_string());
         return true;
     }
     return false;

@@ -31,8 +31,8 @@ public:
     static void on_accepted(EventLoop& loop, LoopGroup& loops, ListenerContext& ctx, int fd, const PeerAddress& peer);
 
     // Any thread. The listener's access rules for `client` (nginx's allow/deny: the first rule
-    // whose network holds it decides; none = allowed): true when denied, with *detail naming the
-    // rule. Also a udp listener's (DatagramAdmission).
+    // whose network holds it decides; none = allowed): true when denied, with *detail (unless
+    // null) naming the rule. Also a udp listener's (DatagramAdmission).
     static bool denied(const ListenerOptions& options, const PeerAddress& client, std::string* detail);
 
     // Any thread (accept path). Steps 1/3 (access rules) and 4 for `client`: nullopt when it may

@@ -1,13 +1,23 @@
 #include "config/AdmissionReader.hpp"
 
 #include <array>
+#include <span>
+#include <string>
 
 #include "config/MappingReader.hpp"
 
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 2> kRateLimitKeys = {"connections_per_second", "burst"};
+constexpr std::array<std::string_view, 2> kConnectionRateKeys = {"connections_per_second", "burst"};
+constexpr std::array<std::string_view, 2> kSessionRateKeys = {"sessions_per_second", "burst"};
+// Each kind of listener meeting the other's spelling.
+constexpr std::array<MisplacedKey, 1> kNotConnections = {
+    {{"connections_per_second", "a udp listener limits new sessions (a client address's first datagram opens "
+                                "one), not connections: use sessions_per_second"}}};
+constexpr std::array<MisplacedKey, 1> kNotSessions = {
+    {{"sessions_per_second", "sessions_per_second applies to udp listeners; a stream listener limits new "
+                             "connections with connections_per_second"}}};
 constexpr std::array<std::string_view, 2> kAccessActions = {"allow", "deny"};
 constexpr std::uint64_t kMaxRate = 1'000'000;
 
@@ -61,14 +71,22 @@ std::vector<AccessRule> read_access(YamlReader& reader, const YamlField& field) 
     return rules;
 }
 
-std::optional<RateLimitOptions> read_rate_limit(YamlReader& reader, const YamlField& field) {
+std::optional<RateLimitOptions> read_rate_limit(YamlReader& reader, const YamlField& field, RateLimited what) {
     if (!reader.expect_mapping(field)) return std::nullopt;
-    MappingReader map(reader, field.value, field.path, kRateLimitKeys);
-    RateLimitOptions limit;
+    const bool sessions = what == RateLimited::sessions;
+    const std::span<const std::string_view> keys =
+        sessions ? std::span(kSessionRateKeys) : std::span(kConnectionRateKeys);
+    const std::span<const MisplacedKey> misplaced = sessions ? std::span(kNotConnections) : std::span(kNotSessions);
     const std::size_t errors_before = reader.error_count();
-    if (auto f = map.required("connections_per_second"))
-        if (auto n = reader.unsigned_integer(*f, 1, kMaxRate)) limit.connections_per_second = static_cast<std::uint32_t>(*n);
-    limit.burst = limit.connections_per_second;
+    MappingReader map(reader, field.value, field.path, keys, misplaced);
+    RateLimitOptions limit;
+    // The other spelling was reported as such: a "missing" rate on top of it would say it twice.
+    const YAML::Node& given = field.value;
+    const std::string rate_key(keys[0]);
+    if (given[std::string(misplaced[0].key)] && !given[rate_key]) return std::nullopt;
+    if (auto f = map.required(rate_key))
+        if (auto n = reader.unsigned_integer(*f, 1, kMaxRate)) limit.per_second = static_cast<std::uint32_t>(*n);
+    limit.burst = limit.per_second;
     if (auto f = map.field("burst"))
         if (auto n = reader.unsigned_integer(*f, 1, kMaxRate)) limit.burst = static_cast<std::uint32_t>(*n);
     if (reader.error_count() != errors_before) return std::nullopt;

@@ -19,6 +19,9 @@ struct ListenerSource {
     bool reuse_port = false;
     bool datagram = false;          // protocol udp: its address space is apart from tcp's
     SourceMark codec;               // line 0 when the listener has no codec
+    // udp: the keys that limit new sessions (line 0 when not given), for listeners that open none.
+    SourceMark rate_limit;
+    SourceMark max_sessions_per_ip;
 };
 
 struct UpstreamSource {
@@ -26,6 +29,7 @@ struct UpstreamSource {
     SourceMark name;
     SourceMark protocol;                 // line 0 when not given
     SourceMark health_check;             // line 0 when not given
+    SourceMark send_proxy;               // line 0 when not given
     std::vector<SourceMark> endpoints;   // index-aligned with UpstreamOptions::endpoints
 };
 

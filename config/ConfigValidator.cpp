@@ -38,6 +38,21 @@ std::string collision(const Address& earlier, const Address& later) {
     return "address " + later.to_string() + " overlaps " + earlier.to_string() + ", already used";
 }
 
+// PROXY protocol headers go before a stream's bytes; HAProxy and nginx send none over UDP either.
+constexpr const char* kNoProxyOnDatagrams =
+    "a PROXY protocol header is not sent on datagrams (HAProxy and nginx send none over UDP either)";
+
+// A udp listener's keys that limit new sessions, on a listener that opens none: an error rather
+// than a limit that silently never applies. `why` says what the listener does instead.
+void check_session_limits(const ListenerSource& source, const std::string& why, std::vector<ConfigError>& errors) {
+    if (source.rate_limit.line != 0)
+        add(errors, source.rate_limit, "rate_limit on a udp listener limits new sessions, and this listener opens "
+                                       "none (" + why + ")");
+    if (source.max_sessions_per_ip.line != 0)
+        add(errors, source.max_sessions_per_ip,
+            "max_sessions_per_ip limits sessions, and this listener opens none (" + why + ")");
+}
+
 std::string listener_label(const Options& options, const ConfigSources& sources, std::size_t i) {
     const std::string& name = options.listeners[i].name;
     const std::string& where = at_line(sources.listeners[i].listen);
@@ -135,6 +150,9 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
     for (std::size_t k = 0; k < options.upstreams.size(); ++k) {
         const UpstreamOptions& u = options.upstreams[k];
         if (u.protocol != UpstreamProtocol::udp) continue;
+        if (u.send_proxy != SendProxy::off && sources.upstreams[k].send_proxy.line != 0)
+            add(errors, sources.upstreams[k].send_proxy,
+                "upstream '" + u.name + "' has protocol udp, and " + kNoProxyOnDatagrams);
         for (std::size_t e = 0; e < u.endpoints.size() && e < sources.upstreams[k].endpoints.size(); ++e)
             if (u.endpoints[e].address.rfind("unix:", 0) == 0)
                 add(errors, sources.upstreams[k].endpoints[e],
@@ -161,6 +179,8 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
         const ListenerOptions& l = options.listeners[i];
         const ListenerSource& source = sources.listeners[i];
         const bool listener_udp = l.datagram();
+        if (listener_udp && l.handler == Handler::echo)
+            check_session_limits(source, "handler echo answers each datagram as it comes", errors);
         if (l.upstream.empty()) continue;
         const UpstreamOptions* u = nullptr;
         std::size_t k = 0;
@@ -181,6 +201,20 @@ void ConfigValidator::check_transports(const Options& options, const ConfigSourc
                             "', so its endpoints are UDP; a unix: endpoint is a stream socket (to bridge datagrams "
                             "to it, set protocol: tcp on the upstream and give the listener a codec)");
         }
+        const SourceMark& send_proxy = sources.upstreams[k].send_proxy;
+        if (listener_udp && u->send_proxy != SendProxy::off && send_proxy.line != 0) {
+            if (upstream_udp && u->protocol == UpstreamProtocol::listener)
+                add(errors, send_proxy,
+                    "upstream '" + u->name + "' serves udp listener '" + l.name + "' over UDP, and " +
+                        kNoProxyOnDatagrams + "; stream listeners that need it can have an upstream of their own");
+            else if (!upstream_udp)
+                add(errors, send_proxy,
+                    "udp listener '" + l.name + "' writes every client's frames onto one pooled connection per loop "
+                    "to upstream '" + u->name + "', so no PROXY protocol header could name the client");
+        }
+        if (listener_udp && !upstream_udp)
+            check_session_limits(
+                source, "its datagrams go onto pooled connections to stream upstream '" + u->name + "'", errors);
         if (listener_udp == upstream_udp) continue;
         // A bridge between datagrams and streams: only a codec can say where one datagram's
         // worth of a stream begins and ends.

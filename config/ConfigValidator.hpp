@@ -1,7 +1,8 @@
 #pragma once
 // Checks that need the whole file: unique listener and upstream names, listeners naming existing
 // upstreams, no two listeners (or a listener and the metrics exporter) on the same address and
-// protocol, and listener/upstream protocol mixes that cannot work.
+// protocol, listener/upstream protocol mixes that cannot work, send_proxy towards datagrams, and
+// session limits on udp listeners that open no sessions.
 // Runs after the section readers, over what they could read, and appends to the same error list.
 #include <vector>
 
@@ -24,8 +25,9 @@ private:
                                           std::vector<ConfigError>& errors);
     static void check_listen_addresses(const Options& options, const ConfigSources& sources,
                                        std::vector<ConfigError>& errors);
-    // What each listener and the upstream it names speak (streams or datagrams), and what a
-    // mix of the two needs.
+    // What each listener and the upstream it names speak (streams or datagrams), what a mix of
+    // the two needs, and the keys that cannot apply to datagrams (send_proxy) or to a udp
+    // listener without sessions (rate_limit, max_sessions_per_ip).
     static void check_transports(const Options& options, const ConfigSources& sources,
                                  std::vector<ConfigError>& errors);
 };

@@ -15,23 +15,30 @@
 namespace switchyard {
 namespace {
 
-constexpr std::array<std::string_view, 28> kListenerKeys = {
+constexpr std::array<std::string_view, 29> kListenerKeys = {
     "name",         "protocol",        "listen",       "reuse_port", "balancer",    "upstream",
     "handler",      "idle_timeout",    "max_connections", "mode",    "backlog",     "buffer_size",
     "max_buffer_size", "codec",        "max_sessions", "responses",  "max_datagram", "receive_buffer",
     "frame_timeout", "max_connections_per_ip", "rate_limit", "first_byte_timeout", "access",
-    "proxy_protocol", "trusted_sources", "proxy_protocol_timeout", "owner", "group"};
+    "proxy_protocol", "trusted_sources", "proxy_protocol_timeout", "owner", "group", "max_sessions_per_ip"};
 constexpr std::array<std::string_view, 2> kProxyProtocolModes = {"off", "accept"};
 constexpr std::array<std::string_view, 3> kProtocols = {"tcp", "unix", "udp"};
 constexpr std::array<ListenerProtocol, 3> kProtocolValues = {ListenerProtocol::tcp, ListenerProtocol::unix_stream,
                                                              ListenerProtocol::udp};
 // The largest UDP payload over IPv4 (65,535 - 20 IP - 8 UDP header bytes).
 constexpr std::uint64_t kLargestDatagram = 65507;
-// Who may connect, how fast, and the PROXY protocol are decided on a stream listener's accept
-// path; a udp listener has none of it.
-constexpr std::array<std::string_view, 7> kAdmissionKeys = {
-    "max_connections_per_ip", "rate_limit", "first_byte_timeout", "access", "proxy_protocol", "trusted_sources",
-    "proxy_protocol_timeout"};
+// Admission keys of stream listeners that a udp listener refuses, each with why. (Its access
+// rules and rate_limit are read as a stream listener's, and it has max_sessions_per_ip.)
+constexpr const char* kNotProxyProtocol =
+    " (a PROXY protocol header is read on stream connections only: a udp listener takes each datagram's source "
+    "address as the client)";
+constexpr std::array<std::pair<std::string_view, const char*>, 5> kStreamAdmissionKeys = {{
+    {"max_connections_per_ip", " (a udp listener limits each client address with max_sessions_per_ip)"},
+    {"first_byte_timeout", " (a udp session opens with its first datagram: there is no first byte to wait for)"},
+    {"proxy_protocol", kNotProxyProtocol},
+    {"trusted_sources", kNotProxyProtocol},
+    {"proxy_protocol_timeout", kNotProxyProtocol},
+}};
 constexpr std::array<std::string_view, 3> kBalancers = {"round-robin", "source-addr-hash", "least-connections"};
 constexpr std::array<std::string_view, 1> kHandlers = {"echo"};
 
@@ -68,7 +75,7 @@ void read_admission(YamlReader& reader, const MappingReader& map, ListenerOption
         if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
             listener.max_connections_per_ip = static_cast<std::uint32_t>(*n);
     if (auto f = map.field("rate_limit"))
-        if (auto limit = read_rate_limit(reader, *f)) listener.rate_limit = *limit;
+        if (auto limit = read_rate_limit(reader, *f, RateLimited::connections)) listener.rate_limit = *limit;
     if (auto f = map.field("first_byte_timeout"))
         if (auto d = reader.duration(*f, Duration{0}, Duration::max())) listener.first_byte_timeout = *d;
     const auto access = map.field("access");
@@ -105,6 +112,22 @@ void read_admission(YamlReader& reader, const MappingReader& map, ListenerOption
     }
 }
 
+// A udp listener's admission, decided when a client address's datagram would open a session:
+// access rules (read as a stream listener's), rate_limit in new sessions, max_sessions_per_ip.
+void read_datagram_admission(YamlReader& reader, const MappingReader& map, ListenerOptions& listener,
+                             ListenerSource& source) {
+    if (auto f = map.field("access")) listener.access = read_access(reader, *f);
+    if (auto f = map.field("rate_limit")) {
+        source.rate_limit = YamlReader::key_mark(*f);
+        if (auto limit = read_rate_limit(reader, *f, RateLimited::sessions)) listener.rate_limit = *limit;
+    }
+    if (auto f = map.field("max_sessions_per_ip")) {
+        source.max_sessions_per_ip = YamlReader::key_mark(*f);
+        if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
+            listener.max_sessions_per_ip = static_cast<std::uint32_t>(*n);
+    }
+}
+
 }  // namespace
 
 void read_listener(YamlReader& reader, const YamlField& field, Options& options, ConfigSources& sources) {
@@ -134,11 +157,11 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
         }
         return f;
     };
-    auto datagram_only = [&](std::string_view key) {
+    auto datagram_only = [&](std::string_view key, const char* instead = "") {
         auto f = map.field(key);
         if (f && !is_udp && protocol_known) {
             reader.error(YamlReader::key_mark(*f), std::string(key) + " applies to udp listeners only (this listener is " +
-                                                       (is_unix ? "unix" : "tcp") + ")");
+                                                       (is_unix ? "unix" : "tcp") + ")" + instead);
             return std::optional<YamlField>();
         }
         return f;
@@ -202,9 +225,12 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
         if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
             listener.max_connections = static_cast<std::uint32_t>(*n);
     if (is_udp && protocol_known) {
-        for (std::string_view key : kAdmissionKeys) stream_only(key, "");
+        for (const auto& [key, why] : kStreamAdmissionKeys) stream_only(key, why);
+        read_datagram_admission(reader, map, listener, source);
     } else {
         read_admission(reader, map, listener, is_unix && protocol_known);
+        datagram_only("max_sessions_per_ip", " (a stream listener limits each client address with "
+                                             "max_connections_per_ip)");
     }
     if (auto f = stream_only("backlog", ""))
         if (auto n = reader.unsigned_integer(*f, 1, kMaxBacklog)) listener.backlog = static_cast<std::uint32_t>(*n);

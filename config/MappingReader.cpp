@@ -19,7 +19,7 @@ std::string known_list(std::span<const std::string_view> keys) {
 }  // namespace
 
 MappingReader::MappingReader(YamlReader& reader, const YAML::Node& mapping, std::string path,
-                             std::span<const std::string_view> known_keys)
+                             std::span<const std::string_view> known_keys, std::span<const MisplacedKey> misplaced)
     : reader_(reader), mapping_(mapping), path_(std::move(path)) {
     for (auto it = mapping.begin(); it != mapping.end(); ++it) {
         const YAML::Node key = it->first;
@@ -31,6 +31,12 @@ MappingReader::MappingReader(YamlReader& reader, const YAML::Node& mapping, std:
         const std::string& name = key.Scalar();
         YamlField field{key, it->second, child_path(path_, name)};
         if (std::find(known_keys.begin(), known_keys.end(), name) == known_keys.end()) {
+            auto elsewhere = std::find_if(misplaced.begin(), misplaced.end(),
+                                          [&](const MisplacedKey& m) { return m.key == name; });
+            if (elsewhere != misplaced.end()) {
+                reader_.error(YamlReader::key_mark(field), std::string(elsewhere->message));
+                continue;
+            }
             auto suggestion = suggest(name, known_keys);
             reader_.error(YamlReader::key_mark(field),
                           suggestion ? "unknown key" + did_you_mean(suggestion)

@@ -14,12 +14,20 @@
 
 namespace switchyard {
 
+// A key that belongs to another kind of section, and what to say when it turns up here (rather
+// than "unknown key").
+struct MisplacedKey {
+    std::string_view key;
+    std::string_view message;
+};
+
 // Thread rule for every method: the thread running the load (one load is single-threaded).
 class MappingReader {
 public:
-    // `mapping` must be a YAML map (check with YamlReader::expect_mapping first).
+    // `mapping` must be a YAML map (check with YamlReader::expect_mapping first). A key in
+    // `misplaced` is reported with its message and otherwise ignored, as an unknown key is.
     MappingReader(YamlReader& reader, const YAML::Node& mapping, std::string path,
-                  std::span<const std::string_view> known_keys);
+                  std::span<const std::string_view> known_keys, std::span<const MisplacedKey> misplaced = {});
 
     const std::string& path() const { return path_; }
     // Where the mapping starts, for "missing required key" and whole-section problems.

@@ -140,9 +140,11 @@ void read_upstream(YamlReader& reader, const YamlField& field, Options& options,
         }
     }
     if (auto f = map.field("codec")) upstream.codec = read_codec(reader, *f);
-    if (auto f = map.field("send_proxy"))
+    if (auto f = map.field("send_proxy")) {
+        source.send_proxy = YamlReader::value_mark(*f);
         if (auto i = reader.choice(*f, kSendProxy))
             upstream.send_proxy = *i == 0 ? SendProxy::off : *i == 1 ? SendProxy::v1 : SendProxy::v2;
+    }
     if (auto f = map.field("health_check")) {
         upstream.health_check = read_health_check(reader, *f);
         source.health_check = YamlReader::key_mark(*f);

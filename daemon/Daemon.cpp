@@ -73,8 +73,10 @@ std::string admission_summary(const ListenerOptions& l) {
     std::vector<std::string> parts;
     if (!l.access.empty()) parts.push_back(fmt::format("access {} rule(s)", l.access.size()));
     if (l.max_connections_per_ip) parts.push_back(fmt::format("max_connections_per_ip {}", l.max_connections_per_ip));
-    if (l.rate_limit.connections_per_second)
-        parts.push_back(fmt::format("rate_limit {}/s burst {}", l.rate_limit.connections_per_second, l.rate_limit.burst));
+    if (l.max_sessions_per_ip) parts.push_back(fmt::format("max_sessions_per_ip {}", l.max_sessions_per_ip));
+    if (l.rate_limit.per_second)
+        parts.push_back(fmt::format("rate_limit {} {}/s burst {}", l.datagram() ? "sessions" : "connections",
+                                    l.rate_limit.per_second, l.rate_limit.burst));
     if (l.first_byte_timeout.count() > 0)
         parts.push_back(fmt::format("first_byte_timeout {} ms", l.first_byte_timeout.count()));
     if (l.proxy_protocol == ProxyProtocolMode::accept) {

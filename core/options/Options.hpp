@@ -102,11 +102,13 @@ struct AccessRule {
     bool operator==(const AccessRule&) const = default;
 };
 
-// New connections per second a listener accepts (token bucket: `burst` at once, refilled at
-// connections_per_second). 0 = no limit.
+// New connections (stream listeners) or new sessions (udp listeners) per second a listener
+// admits: a token bucket of `burst` tokens refilled at `per_second`. The YAML spells the rate
+// connections_per_second or sessions_per_second, by the kind of listener. 0 = no limit.
 struct RateLimitOptions {
-    std::uint32_t connections_per_second = 0;
+    std::uint32_t per_second = 0;
     std::uint32_t burst = 0;
+    bool operator==(const RateLimitOptions&) const = default;
 };
 
 // Whether a listener's clients come through a load balancer that puts a PROXY protocol header
@@ -128,11 +130,11 @@ struct ListenerOptions {
     Duration frame_timeout{30000};
     std::uint32_t max_connections = 0;     // 0 = unlimited
     std::uint32_t max_connections_per_ip = 0;  // open connections per client IP; 0 = unlimited
-    RateLimitOptions rate_limit;
+    RateLimitOptions rate_limit;           // udp: new sessions
     // The client must send its first byte within this long, and the upstream is connected only
     // once it has (a silent client never reaches the backend). 0 = off: connect at once.
     Duration first_byte_timeout{0};
-    std::vector<AccessRule> access;        // in order; empty = everyone
+    std::vector<AccessRule> access;        // in order; empty = everyone (udp: checked per new session)
     ProxyProtocolMode proxy_protocol = ProxyProtocolMode::off;
     std::vector<Cidr> trusted_sources;     // with proxy_protocol: who may send one; empty = anyone
     Duration proxy_protocol_timeout{5000}; // the whole header must arrive within this
@@ -152,6 +154,9 @@ struct ListenerOptions {
     // udp only. Sessions (client addresses) open at once; a datagram that would open one more is
     // dropped and counted. 0 = unlimited.
     std::uint32_t max_sessions = 0;
+    // udp only. Sessions open at once per client IP address (a client with several ports has a
+    // session per port); a datagram that would open one more is dropped and counted. 0 = unlimited.
+    std::uint32_t max_sessions_per_ip = 0;
     // udp only. Replies after which a session ends (nginx's proxy_responses); 0 = the session
     // ends once the client's datagram is sent; unset = unlimited.
     std::optional<std::uint32_t> responses;

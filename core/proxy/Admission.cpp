@@ -3,8 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
-
 #include "core/loop/LoopGroup.hpp"
 #include "core/metrics/Counter.hpp"
 #include "core/proxy/ListenerContext.hpp"
@@ -34,23 +32,6 @@ bool in_any(const std::vector<Cidr>& networks, const PeerAddress& peer) {
     return false;
 }
 
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-// nginx's allow/deny: the first rule whose network holds the client decides; none = allowed.
-bool denied(const ListenerContext& ctx, const PeerAddress& client, std::string* detail) {
-    const auto& rules = ctx.options.access;
-    for (std::size_t i = 0; i < rules.size(); ++i) {
-        if (!rules[i].source.contains(client)) continue;
-        if (rules[i].action == AccessAction::allow) return false;
-        *detail = fmt::format("denied by access rule {} (deny {})", i + 1, rules[i].source.to_string());
-        return true;
-    }
-    return false;
-}
-
 bool over_per_ip_limit(ListenerContext& ctx, const PeerAddress& client, std::string* detail) {
     const std::uint32_t limit = ctx.options.max_connections_per_ip;
     if (limit == 0 || ctx.admission->per_ip.try_acquire(client, limit)) return false;
@@ -59,6 +40,18 @@ bool over_per_ip_limit(ListenerContext& ctx, const PeerAddress& client, std::str
 }
 
 }  // namespace
+
+// nginx's allow/deny: the first rule whose network holds the client decides; none = allowed.
+bool Admission::denied(const ListenerOptions& options, const PeerAddress& client, std::string* detail) {
+    const auto& rules = options.access;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        if (!rules[i].source.contains(client)) continue;
+        if (rules[i].action == AccessAction::allow) return false;
+        if (detail) *detail = fmt::format("denied by access rule {} (deny {})", i + 1, rules[i].source.to_string());
+        return true;
+    }
+    return false;
+}
 
 void Admission::count_refusal(EventLoop& loop, ListenerContext& ctx, RejectReason reason, const std::string& client,
                               const std::string& detail) {
@@ -73,7 +66,7 @@ void Admission::count_refusal(EventLoop& loop, ListenerContext& ctx, RejectReaso
 
 std::optional<RejectReason> Admission::check_client(ListenerContext& ctx, const PeerAddress& client,
                                                     std::string* detail) {
-    if (denied(ctx, client, detail)) return RejectReason::denied;
+    if (denied(ctx.options, client, detail)) return RejectReason::denied;
     if (over_per_ip_limit(ctx, client, detail)) return RejectReason::max_connections_per_ip;
     return std::nullopt;
 }
@@ -98,14 +91,13 @@ void Admission::on_accepted(EventLoop& loop, LoopGroup& loops, ListenerContext& 
         if (!o.trusted_sources.empty() && !in_any(o.trusted_sources, peer))
             return refuse(RejectReason::proxy_protocol_untrusted,
                           "rejected, not in trusted_sources (only those may send a PROXY protocol header)");
-    } else if (std::string detail; denied(ctx, peer, &detail)) {
+    } else if (std::string detail; denied(o, peer, &detail)) {
         return refuse(RejectReason::denied, detail);
     }
     // 2. The listener's shared budgets.
-    if (o.rate_limit.connections_per_second != 0 &&
-        !ctx.admission->rate.try_acquire(o.rate_limit.connections_per_second, o.rate_limit.burst, steady_ns()))
+    if (o.rate_limit.per_second != 0 && !ctx.admission->rate.try_acquire(o.rate_limit.per_second, o.rate_limit.burst))
         return refuse(RejectReason::rate_limit, fmt::format("rejected, rate_limit {}/s (burst {}) exceeded",
-                                                            o.rate_limit.connections_per_second, o.rate_limit.burst));
+                                                            o.rate_limit.per_second, o.rate_limit.burst));
     const std::int64_t active = ctx.listener_active->fetch_add(1, std::memory_order_relaxed) + 1;
     if (o.max_connections != 0 && active > static_cast<std::int64_t>(o.max_connections)) {
         ctx.listener_active->fetch_sub(1, std::memory_order_relaxed);

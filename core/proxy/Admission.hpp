@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/net/PeerAddress.hpp"
+#include "core/options/Options.hpp"
 #include "core/proxy/ProxyMetrics.hpp"
 
 namespace switchyard {
@@ -28,6 +29,11 @@ class Admission {
 public:
     // Loop thread of `loop`, which accepted `fd` from `peer`. Takes the socket.
     static void on_accepted(EventLoop& loop, LoopGroup& loops, ListenerContext& ctx, int fd, const PeerAddress& peer);
+
+    // Any thread. The listener's access rules for `client` (nginx's allow/deny: the first rule
+    // whose network holds it decides; none = allowed): true when denied, with *detail (unless
+    // null) naming the rule. Also a udp listener's (DatagramAdmission).
+    static bool denied(const ListenerOptions& options, const PeerAddress& client, std::string* detail);
 
     // Any thread (accept path). Steps 1/3 (access rules) and 4 for `client`: nullopt when it may
     // be served (a per-IP slot is then taken, when the listener counts them), else the reason,

@@ -1,13 +1,14 @@
 #pragma once
 // A listener's connection rate limit: a token bucket of `burst` tokens refilled at
-// `per_second`, one token per accepted connection. Kept as one "theoretical arrival time"
-// (the generic cell rate algorithm, which behaves exactly as that bucket) in one atomic, so
-// loops accepting on their own SO_REUSEPORT sockets share it without a lock: one
-// compare-and-swap per accepted connection, on the accept path only.
+// `per_second`, one token per accepted connection (per new session on a udp listener). Kept
+// as one "theoretical arrival time" (the generic cell rate algorithm, which behaves exactly as
+// that bucket) in one atomic, so loops accepting on their own SO_REUSEPORT sockets share it
+// without a lock: one compare-and-swap per accepted connection, on the accept path only.
 // Any thread. The parameters come with each call, so a reload that changes them keeps the
 // bucket's state (what was spent stays spent).
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 
@@ -28,6 +29,14 @@ public:
             if (base - now_ns > tolerance) return false;
             if (tat_ns_.compare_exchange_weak(tat, base + interval, std::memory_order_relaxed)) return true;
         }
+    }
+
+    // The same, now.
+    bool try_acquire(std::uint32_t per_second, std::uint32_t burst) {
+        return try_acquire(per_second, burst,
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count());
     }
 
 private:

@@ -42,9 +42,8 @@ struct ListenerContext {
     std::size_t max_raw_block_size = 64 * 1024;  // how far a raw direction's buffer may grow
     ListenerMetrics metrics;
     std::unique_ptr<LoopBalancer> loop_balancer;  // which loop serves a new connection
-    ListenerLogs logs;  // rate-limited warnings, summarised by loop 0's tick
+    ListenerLogs logs;  // rate-limited warnings (udp: admission drops), summarised by loop 0's tick
     DatagramListenerMetrics datagram_metrics;  // udp listeners only
-    LogRateLimiter reject_log;  // udp listeners: max_sessions drops
     LogRateLimiter error_log;   // udp listeners: codec errors, upstream failures
     // Sessions started with this context and not yet closed (udp: sessions, against
     // max_sessions). Accept path and session close only (any thread); the runtime frees a
@@ -54,8 +53,8 @@ struct ListenerContext {
     // contexts, so a reload does not reset it): what max_connections is enforced against.
     std::shared_ptr<std::atomic<std::int64_t>> listener_active =
         std::make_shared<std::atomic<std::int64_t>>(0);
-    // The connection rate bucket and per-IP counts, shared the same way. Accept path and
-    // session close only.
+    // The connection (udp: session) rate bucket and per-IP counts, shared the same way. Accept
+    // path (udp: session open) and session close only.
     std::shared_ptr<AdmissionState> admission = std::make_shared<AdmissionState>();
 };
 

@@ -21,6 +21,10 @@ constexpr EventKind kKinds[] = {
     {spdlog::level::warn, "clients closed with their upstream unavailable"},
     {spdlog::level::warn, "codec errors"},
     {spdlog::level::info, "idle-timeout closes"},
+    {spdlog::level::warn, "datagrams dropped (access rules)"},
+    {spdlog::level::warn, "datagrams dropped (rate_limit)"},
+    {spdlog::level::warn, "datagrams dropped (max_sessions)"},
+    {spdlog::level::warn, "datagrams dropped (max_sessions_per_ip)"},
 };
 static_assert(std::size(kKinds) == static_cast<std::size_t>(ListenerEvent::count));
 

@@ -1,6 +1,6 @@
 #pragma once
 // The rate-limited log lines of one listener: one limiter per kind of event, so a flood of one
-// kind (rejected connections) cannot hide another (bad frames), and every burst that was held
+// kind (rejected connections, denied datagrams) cannot hide another (bad frames), and every burst that was held
 // back is summarised with its kind once it is over ("...and 30 more connections rejected
 // (max_connections) in the last second"), instead of waiting for the next event of that kind.
 // Each kind lets through up to 10 lines a second.
@@ -23,6 +23,12 @@ enum class ListenerEvent : std::uint8_t {
     upstream_unavailable,  // every connect attempt failed, the client is closed (warn)
     codec_error,           // bad, truncated or timed-out frames (warn)
     idle_timeout,          // idle_timeout closed a connection (info)
+    // udp listeners: a datagram dropped because it would have opened a session the listener
+    // may not open (warn), by the limit that refused it.
+    datagram_denied,        // an access rule denied its client
+    datagram_rate_limited,  // the rate_limit bucket was empty
+    datagram_max_sessions,  // max_sessions reached
+    datagram_per_ip_limit,  // max_sessions_per_ip reached
     count
 };
 

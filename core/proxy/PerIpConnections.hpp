@@ -1,9 +1,10 @@
 #pragma once
-// Open connections per client IP address, for max_connections_per_ip: shared by every loop
-// (one client's connections land on any of them) and by every configuration generation of a
-// listener. Touched when a connection is admitted and when it closes, never per byte: a few
-// mutex-striped hash maps, each lock held for one lookup. An address leaves its map when its
-// last connection closes, so the maps hold at most one entry per open connection.
+// Open connections per client IP address, for max_connections_per_ip (and a udp listener's
+// sessions, for max_sessions_per_ip): shared by every loop (one client's connections land on
+// any of them) and by every configuration generation of a listener. Touched when a connection
+// (session) is admitted and when it closes, never per byte (datagram): a few mutex-striped
+// hash maps, each lock held for one lookup. An address leaves its map when its last connection
+// closes, so the maps hold at most one entry per open connection.
 // Any thread.
 #include <array>
 #include <cstdint>

@@ -66,7 +66,7 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
     udp_datagrams_dropped_ = &r.counter(
         "switchyard_udp_datagrams_dropped_total",
         "Datagrams not relayed, by reason (max_sessions, oversize, upstream_refused, send_buffer_full, send_error, "
-        "handoff_full, codec_error, stream_down).",
+        "handoff_full, codec_error, stream_down, denied, rate_limit, max_sessions_per_ip).",
         {"listener", "reason"});
     upstream_datagrams_sent_ = &r.counter("switchyard_upstream_datagrams_sent_total",
                                           "Datagrams sent to the endpoint.", {"upstream", "endpoint"});
@@ -87,13 +87,15 @@ ListenerMetrics MetricsCatalogue::listener(const ListenerOptions& o, const std::
     m.connections_active = &listener_active_->with({name});
     m.connections_total = &listener_total_->with({name});
     // Every listener shows the two reasons any listener can meet; the others appear (at 0) on
-    // the listeners whose options can produce them.
+    // the listeners whose options can produce them. A udp listener counts the datagrams its
+    // access rules and rate_limit refuse in switchyard_udp_datagrams_dropped_total instead.
     const bool accepts_proxy = o.proxy_protocol == ProxyProtocolMode::accept;
+    const bool stream = !o.datagram();
     const bool possible[] = {
         true,                                       // max_connections
         true,                                       // upstream_unavailable
-        !o.access.empty(),                          // denied
-        o.rate_limit.connections_per_second > 0,    // rate_limit
+        stream && !o.access.empty(),                // denied
+        stream && o.rate_limit.per_second > 0,      // rate_limit
         o.max_connections_per_ip > 0,               // max_connections_per_ip
         o.first_byte_timeout.count() > 0,           // first_byte_timeout
         accepts_proxy && !o.trusted_sources.empty(),  // proxy_protocol_untrusted
@@ -142,14 +144,23 @@ UpstreamMetrics MetricsCatalogue::upstream(const std::string& name) {
     return m;
 }
 
-DatagramListenerMetrics MetricsCatalogue::datagram_listener(const std::string& name) {
+DatagramListenerMetrics MetricsCatalogue::datagram_listener(const ListenerOptions& o) {
+    const std::string& name = o.name;
     DatagramListenerMetrics m;
     m.sessions_active = &udp_sessions_active_->with({name});
     m.sessions_total = &udp_sessions_total_->with({name});
     m.datagrams_received = &udp_datagrams_received_->with({name});
     m.datagrams_sent = &udp_datagrams_sent_->with({name});
-    for (int r = 0; r < static_cast<int>(DatagramDropReason::count); ++r)
-        m.dropped[r] = &udp_datagrams_dropped_->with({name, to_string(static_cast<DatagramDropReason>(r))});
+    // Every reason the datagram path can meet, and the admission ones where the listener's
+    // options can produce them (as connections_rejected_total's reasons).
+    for (int r = 0; r < static_cast<int>(DatagramDropReason::count); ++r) {
+        const auto reason = static_cast<DatagramDropReason>(r);
+        const bool possible = reason == DatagramDropReason::denied         ? o.datagram() && !o.access.empty()
+                              : reason == DatagramDropReason::rate_limit   ? o.datagram() && o.rate_limit.per_second > 0
+                              : reason == DatagramDropReason::max_sessions_per_ip ? o.max_sessions_per_ip > 0
+                                                                                  : true;
+        if (possible) m.dropped[r] = &udp_datagrams_dropped_->with({name, to_string(reason)});
+    }
     return m;
 }
 

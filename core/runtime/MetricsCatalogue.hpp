@@ -38,9 +38,10 @@ public:
                              const std::string& upstream_codec);
     EndpointMetrics endpoint(const std::string& upstream, const std::string& endpoint);
     UpstreamMetrics upstream(const std::string& name);
-    // Control thread: children for a udp listener, and the datagram counters of an endpoint a
-    // udp listener reaches (filled into `m`).
-    DatagramListenerMetrics datagram_listener(const std::string& name);
+    // Control thread: children for a udp listener (or a stream listener bridged to a UDP
+    // upstream), and the datagram counters of an endpoint such a listener reaches (filled into
+    // `m`). The admission drop reasons appear on the udp listeners that set their keys.
+    DatagramListenerMetrics datagram_listener(const ListenerOptions& options);
     void endpoint_datagrams(EndpointMetrics& m, const std::string& upstream, const std::string& endpoint);
     LoopMetrics loop(std::size_t index);
 

@@ -249,7 +249,7 @@ std::unique_ptr<Generation> Runtime::build_generation(const Options& options, Co
             !l.datagram() && ctx->upstream && ctx->upstream->options().protocol == UpstreamProtocol::udp;
         if (bridged) ctx->start_session = &StreamToDatagramSession::start;
         if ((l.datagram() || bridged) && catalogue_) {
-            ctx->datagram_metrics = catalogue_->datagram_listener(l.name);
+            ctx->datagram_metrics = catalogue_->datagram_listener(l);
             for (std::size_t e = 0; ctx->upstream && e < ctx->upstream->size(); ++e) {
                 auto& ep = ctx->upstream->endpoint(e);
                 if (ep.metrics) catalogue_->endpoint_datagrams(*ep.metrics, ctx->upstream->name(), ep.label);

@@ -183,8 +183,9 @@ private:
     struct Summary {
         std::uint32_t log_every = 0;
         std::vector<std::pair<std::string, std::shared_ptr<std::atomic<std::int64_t>>>> listeners;
-        // The current generation's contexts (replaced under the mutex before a retired one can
-        // be freed): their rate-limited log bursts are summarised here.
+        // The current generation's stream contexts (replaced under the mutex before a retired
+        // one can be freed) and the ones udp listeners run with: their rate-limited log bursts
+        // are summarised here.
         std::vector<ListenerContext*> contexts;
     };
     mutable std::mutex summary_mutex_;

@@ -73,40 +73,74 @@ listeners:
         backend.close()
 
 
-@pytest.mark.parametrize("codec", ["", ", codec: {plugin: line}"], ids=["raw", "line"])
-def test_no_heap_allocation_per_datagram(codec):
-    """20,000 request/response datagrams through warm UDP sessions: recvmmsg into the listener's
-    batch, a send on the session's socket, the reply received into the reply batch and sent with
-    sendmmsg; session lookup by address hash. Nothing on that path allocates."""
-    import socket as sockets
-    from harness import UdpEchoBackend, udp_client
-    count_file = os.path.join(tempfile.mkdtemp(), "count")
-    backend = UdpEchoBackend()
-    cfg = f"""
+# A udp listener's admission keys: checked when a session opens, never for its datagrams.
+ADMISSION = ", access: [{deny: 127.0.0.3}, {allow: all}], rate_limit: {sessions_per_second: 1000}, max_sessions_per_ip: 100"
+
+
+def udp_config(backend, extra):
+    return f"""
 loops: 1
 shutdown_timeout: 1s
 metrics: {{listen: 127.0.0.1:0}}
 upstreams:
   - {{name: b, endpoints: ["{backend.address}"]}}
 listeners:
-  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: b{codec}}}
+  - {{name: u, protocol: udp, listen: "127.0.0.1:0", upstream: b{extra}}}
 """
-    with Daemon(cfg, env={"LD_PRELOAD": COUNTER, "MALLOC_COUNT_FILE": count_file}) as d:
+
+
+def exchange_datagrams(clients, rounds):
+    for r in range(rounds):
+        for i, c in enumerate(clients):
+            c.send(b"q%d.%d\n" % (i, r))
+        for i, c in enumerate(clients):
+            assert c.recv(100) == b"q%d.%d\n" % (i, r)
+
+
+@pytest.mark.parametrize("extra", ["", ", codec: {plugin: line}", ADMISSION], ids=["raw", "line", "admission-keys"])
+def test_no_heap_allocation_per_datagram(extra):
+    """20,000 request/response datagrams through warm UDP sessions: recvmmsg into the listener's
+    batch, a send on the session's socket, the reply received into the reply batch and sent with
+    sendmmsg; session lookup by address hash. Nothing on that path allocates, with or without
+    access rules and session limits (an open session is past them)."""
+    from harness import UdpEchoBackend, udp_client
+    count_file = os.path.join(tempfile.mkdtemp(), "count")
+    backend = UdpEchoBackend()
+    with Daemon(udp_config(backend, extra), env={"LD_PRELOAD": COUNTER, "MALLOC_COUNT_FILE": count_file}) as d:
         clients = [udp_client(d.addr("u"), timeout=10) for _ in range(20)]
-
-        def exchange(rounds):
-            for r in range(rounds):
-                for i, c in enumerate(clients):
-                    c.send(b"q%d.%d\n" % (i, r))
-                for i, c in enumerate(clients):
-                    assert c.recv(100) == b"q%d.%d\n" % (i, r)
-
-        exchange(50)  # sessions open, tables and batches warm
+        exchange_datagrams(clients, 50)  # sessions open, tables and batches warm
         before = read_count(d, count_file)
-        exchange(1000)
+        exchange_datagrams(clients, 1000)
         after = read_count(d, count_file)
-        print(f"udp{codec}: {after - before} allocations during 20,000 exchanges")
+        print(f"udp{extra}: {after - before} allocations during 20,000 exchanges")
         assert after - before < 100, f"{after - before} allocations for 20,000 datagrams"
         for c in clients:
             c.close()
+    backend.close()
+
+
+def test_a_denied_udp_flood_allocates_only_for_the_log_lines_it_gets():
+    """Every datagram of a denied address is checked (it never has a session); at most 10 log
+    lines a second are written, and only those format anything."""
+    from harness import UdpEchoBackend, udp_client
+    count_file = os.path.join(tempfile.mkdtemp(), "count")
+    backend = UdpEchoBackend()
+    with Daemon(udp_config(backend, ADMISSION), env={"LD_PRELOAD": COUNTER, "MALLOC_COUNT_FILE": count_file}) as d:
+        allowed = udp_client(d.addr("u"), timeout=10)
+        exchange_datagrams([allowed], 10)
+        denied = udp_client(d.addr("u"), source_ip="127.0.0.3")
+        before = read_count(d, count_file)
+        # In waves, so no socket buffer on the way overflows. One loop reads the socket in order:
+        # once the allowed client's reply is back, the wave before it has been handled (no
+        # scrape to wait on, which would allocate itself).
+        for wave in range(10):
+            for i in range(500):
+                denied.send(b"flood %d.%d" % (wave, i))
+            exchange_datagrams([allowed], 1)
+        after = read_count(d, count_file)
+        assert d.metric("switchyard_udp_datagrams_dropped_total", listener="u", reason="denied") == 5000
+        print(f"denied flood: {after - before} allocations for 5,000 datagrams")
+        assert after - before < 100, f"{after - before} allocations for 5,000 denied datagrams"
+        allowed.close()
+        denied.close()
     backend.close()

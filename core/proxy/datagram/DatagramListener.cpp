@@ -18,6 +18,7 @@
 #include "core/loop/LoopGroup.hpp"
 #include "core/net/SocketAddress.hpp"
 #include "core/proxy/ListenerContext.hpp"
+#include "core/proxy/datagram/DatagramAdmission.hpp"
 #include "core/proxy/datagram/DatagramListenerLoop.hpp"
 
 namespace switchyard {
@@ -216,6 +217,9 @@ void DatagramListener::route(DatagramListenerLoop& receiver, const DatagramPeer&
         owner = it->second;
     } else {
         if (!accepting()) return;  // draining: no new sessions
+        // A denied client is turned away here, before it costs a route and a hand-over; the
+        // owning loop decides the rest (its limits count what it opens).
+        if (!DatagramAdmission::source_allowed(receiver, *ctx_, peer)) return;
         owner = static_cast<std::uint32_t>(balancer_->pick(peer.ip_hash()));
         routes_.emplace(peer, owner);
     }

@@ -62,7 +62,6 @@ public:
     // Any thread after open(): the address actually bound ("127.0.0.1:41234", "[::1]:53").
     const std::string& bound_address() const { return bound_address_; }
     const std::string& name() const;
-
     // Any thread: false once stop_accepting() was called.
     bool accepting() const { return accepting_.load(std::memory_order_relaxed); }
 

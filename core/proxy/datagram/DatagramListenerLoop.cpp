@@ -13,6 +13,7 @@
 #include "core/metrics/Counter.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
+#include "core/proxy/datagram/DatagramAdmission.hpp"
 #include "core/proxy/datagram/DatagramListener.hpp"
 #include "core/proxy/datagram/DatagramSession.hpp"
 
@@ -123,7 +124,8 @@ void DatagramListenerLoop::read_socket() {
             const DatagramPeer peer = received_.peer(i);
             if (peer.empty()) continue;
             if (echoing) {
-                if (!listener_.accepting()) continue;
+                // No sessions: the access rules hold for each datagram.
+                if (!listener_.accepting() || !DatagramAdmission::source_allowed(*this, context, peer)) continue;
                 if (to_client) {  // echo with a codec: only datagrams that frame come back
                     int frames = to_client->decode(received_.data(i), received_.length(i));
                     if (frames < 0) {
@@ -135,7 +137,8 @@ void DatagramListenerLoop::read_socket() {
                 }
                 received_.keep(i, peer, received_.local(i));
             } else if (current_->stream()) {
-                forward_to_stream(peer, received_.data(i), received_.length(i));
+                if (DatagramAdmission::source_allowed(*this, context, peer))  // no sessions, as echo
+                    forward_to_stream(peer, received_.data(i), received_.length(i));
             } else if (listener_.routed()) {
                 listener_.route(*this, peer, received_.local(i), received_.data(i), received_.length(i));
             } else {
@@ -191,22 +194,8 @@ void DatagramListenerLoop::deliver(const DatagramPeer& peer, const LocalAddress&
 
 DatagramSession* DatagramListenerLoop::open_session(const DatagramPeer& peer, const LocalAddress& local) {
     if (!listener_.accepting()) return nullptr;  // draining: no new sessions
-    ListenerContext& context = ctx();
-    const auto& o = context.options;
-    // Against max_sessions counts every generation's sessions of this listener: a reload does
-    // not make room for more.
-    std::int64_t active = context.listener_active->fetch_add(1, std::memory_order_relaxed) + 1;
-    if (o.max_sessions != 0 && active > static_cast<std::int64_t>(o.max_sessions)) {
-        context.listener_active->fetch_sub(1, std::memory_order_relaxed);
-        count_drop(DatagramDropReason::max_sessions);
-        std::uint64_t suppressed = 0;
-        if (context.reject_log.allow(&suppressed))
-            spdlog::warn("listener {}: max_sessions {} reached, dropped a datagram from {}{}", o.name, o.max_sessions,
-                         peer.to_string(),
-                         suppressed ? fmt::format(" ({} more drops not logged)", suppressed) : "");
-        return nullptr;
-    }
-    context.active.fetch_add(1, std::memory_order_relaxed);
+    // Routed (reuse_port off): the receiving loop applied the access rules before the hand-over.
+    if (!DatagramAdmission::admit(*this, ctx(), peer, /*access_checked=*/listener_.routed())) return nullptr;
     DatagramSession* s = DatagramSession::open(*this, *current_, peer, local);
     if (s) sessions_.emplace(peer, s);
     return s;

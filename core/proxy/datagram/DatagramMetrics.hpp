@@ -23,6 +23,11 @@ enum class DatagramDropReason : std::uint8_t {
     handoff_full,      // reuse_port off: the owning loop's inbox was full
     codec_error,       // the datagram does not frame (or a frame cannot be encoded)
     stream_down,       // a bridge's pooled stream connection is down
+    // Refused a session (core/proxy/datagram/DatagramAdmission.hpp); named as the stream
+    // listeners' rejection reasons are.
+    denied,               // an access rule denied its client
+    rate_limit,           // it would have opened a session beyond rate_limit
+    max_sessions_per_ip,  // its client's IP has max_sessions_per_ip sessions open
     count
 };
 
@@ -36,6 +41,9 @@ constexpr const char* to_string(DatagramDropReason r) {
         case DatagramDropReason::handoff_full: return "handoff_full";
         case DatagramDropReason::codec_error: return "codec_error";
         case DatagramDropReason::stream_down: return "stream_down";
+        case DatagramDropReason::denied: return "denied";
+        case DatagramDropReason::rate_limit: return "rate_limit";
+        case DatagramDropReason::max_sessions_per_ip: return "max_sessions_per_ip";
         default: return "unknown";
     }
 }

@@ -13,6 +13,7 @@
 #include "core/metrics/Gauge.hpp"
 #include "core/proxy/ListenerContext.hpp"
 #include "core/proxy/UpstreamPool.hpp"
+#include "core/proxy/datagram/DatagramAdmission.hpp"
 #include "core/proxy/datagram/DatagramListenerLoop.hpp"
 #include "core/proxy/datagram/DatagramLoopContext.hpp"
 
@@ -284,9 +285,8 @@ void DatagramSession::close() {
     gen_.remove_session();
     loop_.detach(this);
     loop_.add_load(-1);
-    ctx_.listener_active->fetch_sub(1, std::memory_order_relaxed);
-    ctx_.active.fetch_sub(1, std::memory_order_relaxed);
     add(ctx_.datagram_metrics.sessions_active, loop_.index(), -1);
+    DatagramAdmission::release(ctx_, client_);  // its per-IP slot and place in ctx.active
     // Drop the open session's reference only after the poll batch being dispatched.
     loop_.defer([self = DatagramSessionPtr(this, /*add_ref=*/false)] {});
 }

@@ -24,8 +24,9 @@ class DatagramSession final : public LoopSession, public PollHandler {
 public:
     // Loop thread of `owner`. Picks an endpoint of `gen`'s upstream, opens and connects the
     // session's socket. Returns nullptr (logged, counted) when no endpoint could be reached.
-    // The caller has counted the session in the context's active and listener_active; a failed
-    // open gives both back. The session keeps `gen` (codecs, upstream) for its whole life.
+    // The caller has admitted the session (DatagramAdmission::admit); a failed open, as the
+    // session's end, releases what that took. The session keeps `gen` (codecs, upstream) for its
+    // whole life.
     static DatagramSession* open(DatagramListenerLoop& owner, DatagramLoopContext& gen, const DatagramPeer& client,
                                  const LocalAddress& local);
 

@@ -42,7 +42,7 @@ TEST_CASE("admission keys default to off", "[config][admission]") {
     const ListenerOptions& l = o.listeners[0];
     CHECK(l.access.empty());
     CHECK(l.max_connections_per_ip == 0);
-    CHECK(l.rate_limit.connections_per_second == 0);
+    CHECK(l.rate_limit.per_second == 0);
     CHECK(l.first_byte_timeout == 0ms);
     CHECK(l.proxy_protocol == ProxyProtocolMode::off);
     CHECK(l.trusted_sources.empty());
@@ -88,7 +88,7 @@ TEST_CASE("limits: max_connections_per_ip, rate_limit and first_byte_timeout", "
                                          "    first_byte_timeout: 10s\n"));
     const ListenerOptions& l = o.listeners[0];
     CHECK(l.max_connections_per_ip == 4);
-    CHECK(l.rate_limit.connections_per_second == 100);
+    CHECK(l.rate_limit.per_second == 100);
     CHECK(l.rate_limit.burst == 250);
     CHECK(l.first_byte_timeout == 10s);
     // The burst defaults to one second's worth.
@@ -217,4 +217,144 @@ TEST_CASE("user and group to run as, resolved when the file is read", "[config][
     CHECK(errors_of("user: \"4000000\"\n" + listener_with("")) ==
           Errors{"1:7: user: user 4000000 has no entry in the account database, so no group: set 'group' too"});
     CHECK(load("user: \"4000000\"\ngroup: \"4000000\"\n" + listener_with("")).user_gid == 4000000u);
+}
+
+namespace {
+
+// One udp listener in front of a UDP upstream, with `extra` keys (each line indented by 4).
+std::string udp_listener_with(std::string_view extra) {
+    return "upstreams:\n"
+           "  - {name: dns, endpoints: [127.0.0.1:53]}\n"
+           "listeners:\n"
+           "  - name: u\n"
+           "    protocol: udp\n"
+           "    listen: 127.0.0.1:0\n"
+           "    upstream: dns\n" +
+           std::string(extra);
+}
+
+}  // namespace
+
+TEST_CASE("udp listeners: access rules, rate_limit in sessions, max_sessions_per_ip", "[config][admission][udp]") {
+    const Options o = load(udp_listener_with("    access: [{allow: 127.0.0.1}, {deny: all}]\n"
+                                             "    rate_limit: {sessions_per_second: 50, burst: 200}\n"
+                                             "    max_sessions_per_ip: 8\n"));
+    const ListenerOptions& l = o.listeners[0];
+    CHECK(rules_of(l) == Errors{"allow 127.0.0.1/32", "deny all"});
+    CHECK(l.rate_limit.per_second == 50);
+    CHECK(l.rate_limit.burst == 200);
+    CHECK(l.max_sessions_per_ip == 8);
+    // Off by default; the burst defaults to one second's worth, as on a stream listener.
+    const ListenerOptions plain = load(udp_listener_with("")).listeners[0];
+    CHECK(plain.access.empty());
+    CHECK(plain.rate_limit.per_second == 0);
+    CHECK(plain.max_sessions_per_ip == 0);
+    CHECK(load(udp_listener_with("    rate_limit: {sessions_per_second: 7}\n")).listeners[0].rate_limit.burst == 7);
+    // handler echo opens no sessions, but its access rules hold for every datagram.
+    CHECK(load("listeners:\n"
+               "  - {name: e, protocol: udp, listen: 127.0.0.1:0, handler: echo, access: [{deny: all}]}\n")
+              .listeners[0]
+              .access.size() == 1);
+}
+
+TEST_CASE("rate_limit is spelt by what it counts: sessions on udp, connections on tcp", "[config][admission][udp]") {
+    CHECK(errors_of(udp_listener_with("    rate_limit: {connections_per_second: 50, burst: 100}\n")) ==
+          Errors{"8:18: listeners[0].rate_limit.connections_per_second: a udp listener limits new sessions (a client "
+                 "address's first datagram opens one), not connections: use sessions_per_second"});
+    CHECK(errors_of(listener_with("    rate_limit: {sessions_per_second: 50}\n")) ==
+          Errors{"5:18: listeners[0].rate_limit.sessions_per_second: sessions_per_second applies to udp listeners; a "
+                 "stream listener limits new connections with connections_per_second"});
+    CHECK(errors_of(udp_listener_with("    rate_limit: {burst: 5}\n"
+                                      "    max_sessions_per_ip: -2\n")) ==
+          Errors{
+              "8:17: listeners[0].rate_limit: missing required key 'sessions_per_second'",
+              "9:26: listeners[0].max_sessions_per_ip: must not be negative, got -2",
+          });
+    CHECK(errors_of(udp_listener_with("    rate_limit: {sessions_per_second: 0}\n")) ==
+          Errors{"8:39: listeners[0].rate_limit.sessions_per_second: must be between 1 and 1000000, got 0"});
+}
+
+TEST_CASE("udp listeners refuse the stream-only admission keys, saying why", "[config][admission][udp]") {
+    CHECK(errors_of(udp_listener_with("    max_connections_per_ip: 4\n"
+                                      "    first_byte_timeout: 5s\n"
+                                      "    proxy_protocol: accept\n"
+                                      "    trusted_sources: [10.0.0.0/8]\n"
+                                      "    proxy_protocol_timeout: 3s\n")) ==
+          Errors{
+              "8:5: listeners[0].max_connections_per_ip: max_connections_per_ip applies to stream listeners (tcp, "
+              "unix) only, not protocol udp (a udp listener limits each client address with max_sessions_per_ip)",
+              "9:5: listeners[0].first_byte_timeout: first_byte_timeout applies to stream listeners (tcp, unix) only, "
+              "not protocol udp (a udp session opens with its first datagram: there is no first byte to wait for)",
+              "10:5: listeners[0].proxy_protocol: proxy_protocol applies to stream listeners (tcp, unix) only, not "
+              "protocol udp (a PROXY protocol header is read on stream connections only: a udp listener takes each "
+              "datagram's source address as the client)",
+              "11:5: listeners[0].trusted_sources: trusted_sources applies to stream listeners (tcp, unix) only, not "
+              "protocol udp (a PROXY protocol header is read on stream connections only: a udp listener takes each "
+              "datagram's source address as the client)",
+              "12:5: listeners[0].proxy_protocol_timeout: proxy_protocol_timeout applies to stream listeners (tcp, "
+              "unix) only, not protocol udp (a PROXY protocol header is read on stream connections only: a udp "
+              "listener takes each datagram's source address as the client)",
+          });
+    CHECK(errors_of(listener_with("    max_sessions_per_ip: 4\n")) ==
+          Errors{"5:5: listeners[0].max_sessions_per_ip: max_sessions_per_ip applies to udp listeners only (this "
+                 "listener is tcp) (a stream listener limits each client address with max_connections_per_ip)"});
+}
+
+TEST_CASE("session limits on udp listeners that open no sessions are errors", "[config][admission][udp]") {
+    CHECK(errors_of("listeners:\n"
+                    "  - name: e\n"
+                    "    protocol: udp\n"
+                    "    listen: 127.0.0.1:0\n"
+                    "    handler: echo\n"
+                    "    rate_limit: {sessions_per_second: 5}\n"
+                    "    max_sessions_per_ip: 2\n") ==
+          Errors{
+              "6:5: listeners[0].rate_limit: rate_limit on a udp listener limits new sessions, and this listener "
+              "opens none (handler echo answers each datagram as it comes)",
+              "7:5: listeners[0].max_sessions_per_ip: max_sessions_per_ip limits sessions, and this listener opens "
+              "none (handler echo answers each datagram as it comes)",
+          });
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: logs, protocol: tcp, endpoints: [127.0.0.1:514]}\n"
+                    "listeners:\n"
+                    "  - name: syslog\n"
+                    "    protocol: udp\n"
+                    "    listen: 127.0.0.1:0\n"
+                    "    upstream: logs\n"
+                    "    codec: {plugin: line}\n"
+                    "    access: [{deny: all}]\n"
+                    "    rate_limit: {sessions_per_second: 5}\n") ==
+          Errors{"10:5: listeners[0].rate_limit: rate_limit on a udp listener limits new sessions, and this listener "
+                 "opens none (its datagrams go onto pooled connections to stream upstream 'logs')"});
+}
+
+TEST_CASE("send_proxy towards datagrams is refused: no PROXY header is sent on them", "[config][admission][udp]") {
+    // The upstream takes the udp listener's protocol.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, endpoints: [127.0.0.1:53], send_proxy: v2}\n"
+                    "listeners:\n"
+                    "  - {name: u, protocol: udp, listen: 127.0.0.1:0, upstream: dns}\n") ==
+          Errors{"2:56: upstreams[0].send_proxy: upstream 'dns' serves udp listener 'u' over UDP, and a PROXY "
+                 "protocol header is not sent on datagrams (HAProxy and nginx send none over UDP either); stream "
+                 "listeners that need it can have an upstream of their own"});
+    // An upstream of UDP endpoints by its own protocol (here behind a tcp listener's bridge).
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, protocol: udp, endpoints: [127.0.0.1:53], send_proxy: v1}\n"
+                    "listeners:\n"
+                    "  - {name: t, listen: 127.0.0.1:0, upstream: dns, codec: {plugin: length-field}}\n") ==
+          Errors{"2:71: upstreams[0].send_proxy: upstream 'dns' has protocol udp, and a PROXY protocol header is not "
+                 "sent on datagrams (HAProxy and nginx send none over UDP either)"});
+    // A udp listener's bridge onto a stream upstream shares one connection among its clients.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: logs, protocol: tcp, endpoints: [127.0.0.1:514], send_proxy: v1}\n"
+                    "listeners:\n"
+                    "  - {name: s, protocol: udp, listen: 127.0.0.1:0, upstream: logs, codec: {plugin: line}}\n") ==
+          Errors{"2:73: upstreams[0].send_proxy: udp listener 's' writes every client's frames onto one pooled "
+                 "connection per loop to upstream 'logs', so no PROXY protocol header could name the client"});
+    // send_proxy: off says nothing is sent, and a stream listener's upstream keeps it.
+    CHECK(errors_of("upstreams:\n"
+                    "  - {name: dns, endpoints: [127.0.0.1:53], send_proxy: off}\n"
+                    "listeners:\n"
+                    "  - {name: u, protocol: udp, listen: 127.0.0.1:0, upstream: dns}\n")
+              .empty());
 }

@@ -59,6 +59,9 @@ TEST_CASE("reference.yaml documents every key and loads", "[config][examples]") 
     CHECK(o.listeners[3].max_sessions == 10000);
     CHECK(o.listeners[3].responses == 1u);
     CHECK(o.listeners[3].max_datagram == 65507);
+    CHECK(o.listeners[3].access.size() == 4);
+    CHECK(o.listeners[3].max_sessions_per_ip == 0);
+    CHECK(o.listeners[3].rate_limit.per_second == 0);  // shown commented out, as on web-in
     CHECK(o.listeners[0].reuse_port);
     CHECK(o.listeners[0].balancer == BalancePolicy::least_connections);
     CHECK(o.listeners[0].frame_timeout == 30s);

@@ -15,6 +15,7 @@ switchyard `handler: echo` udp listener, the same for every target.
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -59,10 +60,24 @@ def children(pid):
 
 
 class Proc:
-    def __init__(self, argv, work, name):
+    def __init__(self, argv, work, name, open_files=None):
         self.log = open(work / f"{name}.log", "wb")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        # pen keeps the soft limit it is given (1,024 here): the RSS row holds 8,000 sessions.
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))) if open_files else None
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limit)
         self.name = name
+
+    def cpu_seconds(self):
+        """User + system CPU time of the process and its children (nginx's workers), seconds."""
+        ticks = 0
+        for pid in children(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -123,7 +138,8 @@ stream {{
 def pen(work, listen_port, backend_port, sessions):
     """pen's UDP mode (Debian's pen): one process, a client table of `sessions` entries."""
     return Proc(["pen", "-U", "-f", "-r", "-x", str(sessions + 1000), "-c", str(sessions + 1000),
-                 f"127.0.0.1:{listen_port}", f"127.0.0.1:{backend_port}"], work, "pen")
+                 f"127.0.0.1:{listen_port}", f"127.0.0.1:{backend_port}"], work, "pen",
+                open_files=min(20000, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
 
 def udpgen(gen, args, timeout):
@@ -213,10 +229,25 @@ def render(results, targets, a):
             for t in [*others, "direct"]:
                 row += f" {paired(results, key, field, 'switchyard', t)} |"
         out.append(row)
+    # What each proxy process spent per exchange (user + system, its workers included): on
+    # loopback the kernel's UDP path, charged to whoever sends, is most of it.
+    for key, size in (("rr64", 64), ("rr1200", 1200)):
+        if key not in results:
+            continue
+        row = f"| proxy CPU per exchange, request/response {size:,} B | µs (user + system) | — |"
+        for t in [*others, "switchyard"]:
+            row += f" {med([r['proxy_cpu_us'] for r in results[key][t]]):.2f} |"
+        for t in others:
+            row += f" {paired(results, key, 'proxy_cpu_us', 'switchyard', t)} |"
+        out.append(row + " |")
     rss = results.get("rss", {})
     row = f"| RSS per idle session ({a.sessions:,} held) | KiB/session | — |"
     for t in [*others, "switchyard"]:
-        row += f" {rss[t]['kib_per_session']:.2f} |" if t in rss else " — |"
+        if t not in rss:
+            row += " — |"
+            continue
+        held = rss[t]["sessions"]
+        row += f" {rss[t]['kib_per_session']:.2f}{'' if held == a.sessions else f' ({held:,} held)'} |"
     out.append(row + " |" * (len(others) + 1))
     return "\n".join(out)
 
@@ -249,21 +280,21 @@ def main():
 
         def proxies(backend_port, responses, only=None):
             """Starts the proxies (all, or `only` that one) towards backend_port; returns
-            ({target: port}, [Proc])."""
+            ({target: port}, {target: Proc})."""
             ports = {"direct": backend_port}
-            started = []
+            started = {}
             if "nginx" in targets and only in (None, "nginx"):
                 ports["nginx"] = free_port()
-                started.append(nginx(work, ports["nginx"], backend_port, responses))
+                started["nginx"] = nginx(work, ports["nginx"], backend_port, responses)
             if "pen" in targets and only in (None, "pen"):
                 ports["pen"] = free_port()
-                started.append(pen(work, ports["pen"], backend_port, max(a.sessions, a.clients)))
+                started["pen"] = pen(work, ports["pen"], backend_port, max(a.sessions, a.clients))
             if only not in (None, "switchyard"):
                 time.sleep(0.5)
                 return ports, started
             ports["switchyard"] = free_port()
             resp = f", responses: {responses}" if responses is not None else ""
-            started.append(switchyard(a.switchyard, work, "switchyard", ports["switchyard"],
+            started["switchyard"] = (switchyard(a.switchyard, work, "switchyard", ports["switchyard"],
                                       f"loops: 2\nupstreams:\n  - {{name: b, endpoints: [\"127.0.0.1:{backend_port}\"]}}\n"
                                       f"listeners:\n  - {{name: u, protocol: udp, listen: \"127.0.0.1:PORT\", upstream: b, "
                                       f"reuse_port: true{resp}}}\n"))
@@ -281,12 +312,16 @@ def main():
             for rnd in range(a.repeat):
                 order = targets if rnd % 2 == 0 else targets[::-1]  # drift weighs on all alike
                 for target in order:  # every target in the same round, in turn
+                    cpu_before = started[target].cpu_seconds() if target in started else 0
                     r = udpgen(a.udpgen, ["--target", f"127.0.0.1:{ports[target]}", "--mode", "pingpong",
                                           "--clients", str(a.clients), "--size", str(size),
                                           "--duration", str(a.duration)], timeout=a.duration + 30)
+                    if target in started:  # what the proxy spent per exchange, kernel included
+                        exchanges = max(1, r["datagrams_per_s"] * a.duration)
+                        r["proxy_cpu_us"] = (started[target].cpu_seconds() - cpu_before) / exchanges * 1e6
                     results.setdefault(key, {}).setdefault(target, []).append(r)
                     print(key, target, r, flush=True)
-        for s in started:
+        for s in started.values():
             s.stop()
 
         # One-way rows, to the counting sink.
@@ -318,14 +353,14 @@ def main():
                     sink_proc = subprocess.Popen([a.udpgen, "--sink", "--listen", f"127.0.0.1:{sink_port}"],
                                                  stdout=subprocess.PIPE, text=True)
                     sink_proc.stdout.readline()
-        for s in started:
+        for s in started.values():
             s.stop()
 
         # RSS per idle session.
         rss = {}
         for target in [t for t in targets if t != "direct"]:
             ports, started = proxies(echo_port, None, only=target)
-            proc = started[0]
+            proc = started[target]
             wait_udp_echo(ports[target])
             time.sleep(0.5)
             pids = children(proc.proc.pid)
@@ -338,7 +373,7 @@ def main():
             print("rss", target, rss[target], flush=True)
             for s in socks:
                 s.close()
-            for s in started:
+            for s in started.values():
                 s.stop()
         results["rss"] = rss
         sink_proc.send_signal(signal.SIGTERM)

@@ -236,6 +236,14 @@ void read_listener(YamlReader& reader, const YamlField& field, Options& options,
         if (auto n = reader.unsigned_integer(*f, 1, kMaxBacklog)) listener.backlog = static_cast<std::uint32_t>(*n);
     if (auto f = stream_only("buffer_size", " (a udp listener sizes its buffers with max_datagram)"))
         if (auto n = reader.size(*f, kMinBufferSize, kMaxBufferSize)) listener.buffer_size = *n;
+    // A udp echo listener answers each datagram by itself: it opens no sessions, so keys that
+    // shape sessions would silently do nothing there.
+    if (is_udp && protocol_known && listener.handler == Handler::echo)
+        for (const char* key : {"max_sessions", "responses", "idle_timeout"})
+            if (auto f = map.field(key))
+                reader.error(YamlReader::key_mark(*f), std::string(key) +
+                                                           " shapes udp sessions, and a udp listener with handler: "
+                                                           "echo opens none (it answers each datagram by itself)");
     if (auto f = datagram_only("max_sessions"))
         if (auto n = reader.unsigned_integer(*f, 0, std::numeric_limits<std::uint32_t>::max()))
             listener.max_sessions = static_cast<std::uint32_t>(*n);

@@ -66,7 +66,7 @@ MetricsCatalogue::MetricsCatalogue(metrics::ShardedMetrics& r) {
     udp_datagrams_dropped_ = &r.counter(
         "switchyard_udp_datagrams_dropped_total",
         "Datagrams not relayed, by reason (max_sessions, oversize, upstream_refused, send_buffer_full, send_error, "
-        "handoff_full, codec_error, stream_down, denied, rate_limit, max_sessions_per_ip).",
+        "handoff_full, codec_error, stream_down, denied, rate_limit, max_sessions_per_ip, draining).",
         {"listener", "reason"});
     upstream_datagrams_sent_ = &r.counter("switchyard_upstream_datagrams_sent_total",
                                           "Datagrams sent to the endpoint.", {"upstream", "endpoint"});
@@ -158,6 +158,7 @@ DatagramListenerMetrics MetricsCatalogue::datagram_listener(const ListenerOption
         const bool possible = reason == DatagramDropReason::denied         ? o.datagram() && !o.access.empty()
                               : reason == DatagramDropReason::rate_limit   ? o.datagram() && o.rate_limit.per_second > 0
                               : reason == DatagramDropReason::max_sessions_per_ip ? o.max_sessions_per_ip > 0
+                              : reason == DatagramDropReason::draining            ? o.datagram()
                                                                                   : true;
         if (possible) m.dropped[r] = &udp_datagrams_dropped_->with({name, to_string(reason)});
     }

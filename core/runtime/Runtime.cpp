@@ -560,6 +560,11 @@ ReloadOutcome Runtime::reload(const Options& next) {
     std::vector<DatagramListener*> kept_udp(next.listeners.size(), nullptr);
     std::vector<bool> taken_udp(datagram_listeners_.size(), false);
     match(datagram_listeners_, true, kept_udp, taken_udp);
+    // A udp listener an earlier reload removed still holds its sockets while its sessions end:
+    // given back, it serves again on them (a new socket beside it would share a reuse_port
+    // group with it, and the kernel would hand it part of the new clients, to be dropped).
+    std::vector<bool> revived(stopped_datagram_listeners_.size(), false);
+    match(stopped_datagram_listeners_, true, kept_udp, revived);
 
     // Bind the new listeners first: if one fails, nothing has changed yet.
     std::vector<std::unique_ptr<Listener>> opened(next.listeners.size());
@@ -589,14 +594,24 @@ ReloadOutcome Runtime::reload(const Options& next) {
         auto& ctx = *gen->contexts[i];
         if (next.listeners[i].datagram()) {
             if (kept_udp[i]) {
-                for (std::size_t j = 0; j < datagram_listeners_.size(); ++j) {
-                    if (datagram_listeners_[j].get() != kept_udp[i]) continue;
-                    ctx.listener_active = kept_udp[i]->context().listener_active;
-                    ctx.admission = kept_udp[i]->context().admission;
-                    udp_switches.emplace_back(kept_udp[i], &ctx);
-                    datagram_listeners.push_back(std::move(datagram_listeners_[j]));
+                ctx.listener_active = kept_udp[i]->context().listener_active;
+                ctx.admission = kept_udp[i]->context().admission;
+                udp_switches.emplace_back(kept_udp[i], &ctx);
+                for (auto* from : {&datagram_listeners_, &stopped_datagram_listeners_})
+                    for (auto& l : *from)
+                        if (l.get() == kept_udp[i]) datagram_listeners.push_back(std::move(l));
+                if (kept_udp[i]->accepting()) {
+                    ++out.listeners_kept;
+                } else {
+                    // Its sessions are its own again: not closed at shutdown_timeout.
+                    const auto lineage = contexts_of(kept_udp[i]->context());
+                    for (Generation* g : generations())
+                        std::erase_if(g->removed, [&](const void* c) {
+                            return std::find(lineage.begin(), lineage.end(), c) != lineage.end();
+                        });
+                    kept_udp[i]->resume_accepting();
+                    ++out.listeners_added;
                 }
-                ++out.listeners_kept;
             } else {
                 opened_udp[i]->start_accepting();
                 datagram_listeners.push_back(std::move(opened_udp[i]));
@@ -622,7 +637,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
     for (std::size_t j = 0; j < listeners_.size(); ++j) {
         if (taken[j]) continue;
         listeners_[j]->stop_accepting();
-        current_->removed.push_back(&listeners_[j]->context());
+        for (const void* c : contexts_of(listeners_[j]->context())) current_->removed.push_back(c);
         stopped_listeners_.push_back(std::move(listeners_[j]));
         ++out.listeners_removed;
     }
@@ -636,10 +651,11 @@ ReloadOutcome Runtime::reload(const Options& next) {
         if (taken_udp[j]) continue;
         // Its open sessions still reply through its sockets: they stay until those end.
         datagram_listeners_[j]->stop_accepting();
-        current_->removed.push_back(&datagram_listeners_[j]->context());
+        for (const void* c : contexts_of(datagram_listeners_[j]->context())) current_->removed.push_back(c);
         stopped_datagram_listeners_.push_back(std::move(datagram_listeners_[j]));
         ++out.listeners_removed;
     }
+    std::erase(stopped_datagram_listeners_, nullptr);  // the revived ones
     listeners_ = std::move(listeners);
     datagram_listeners_ = std::move(datagram_listeners);
     listener_count_.store(listeners_.size() + datagram_listeners_.size());
@@ -698,6 +714,22 @@ void Runtime::reap() {
     prune_endpoint_health();
     spdlog::info("reload: {} replaced configuration(s) freed (their last connection closed); {} still draining",
                  idle.size(), retired_.size());
+}
+
+std::vector<Generation*> Runtime::generations() const {
+    std::vector<Generation*> out;
+    if (current_) out.push_back(current_.get());
+    for (const auto& g : retired_) out.push_back(g.get());
+    return out;
+}
+
+std::vector<const void*> Runtime::contexts_of(const ListenerContext& ctx) const {
+    // A kept listener's contexts share its connection count: that names the listener.
+    std::vector<const void*> out;
+    for (Generation* g : generations())
+        for (const auto& c : g->contexts)
+            if (c->listener_active == ctx.listener_active) out.push_back(c.get());
+    return out;
 }
 
 void Runtime::free_stopped_datagram_listeners() {

@@ -197,6 +197,11 @@ private:
     // after the reload), then reap() closes their sockets and frees them.
     std::vector<std::unique_ptr<DatagramListener>> stopped_datagram_listeners_;
     void free_stopped_datagram_listeners();
+    // The current generation, then the retired ones still alive. Control thread.
+    std::vector<Generation*> generations() const;
+    // Every context, in every generation still alive, of the listener `ctx` is one of (the
+    // contexts a reload kept it through): whose sessions a removal closes at shutdown_timeout.
+    std::vector<const void*> contexts_of(const ListenerContext& ctx) const;
     std::vector<std::uint64_t> ticks_;  // per loop, written by that loop only
     // Per loop: steady-clock nanoseconds of the last tick (written by that loop, read by the
     // control thread's watchdog).

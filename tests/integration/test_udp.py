@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import (Daemon, Dnsmasq, SLOW, UdpEchoBackend, connect, free_port, needs_dns, nothing_waiting, recv_exact,
+from harness import (BIN, Daemon, Dnsmasq, SLOW, UdpEchoBackend, connect, free_port, needs_dns, nothing_waiting, recv_exact,
                      udp_client, wait_until)
 
 FAMILIES = [("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")]
@@ -606,6 +606,16 @@ def test_idle_udp_listeners_leave_the_loops_asleep():
     backend.close()
 
 
+def wait_port_freed(d, address):
+    """A removed udp listener closes its socket once its sessions ended: the port binds again."""
+    wait_until(lambda: "removed udp listener(s) closed" in d.log(), timeout=10 * SLOW,
+               what="the removed udp listener to close")
+    host, port = address.rsplit(":", 1)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind((host, int(port)))
+    probe.close()
+
+
 @pytest.mark.parametrize("reuse_port", [True, False], ids=["reuse_port", "one_socket"])
 def test_a_reload_moves_udp_listeners_to_the_new_configuration(reuse_port):
     # As stream listeners: a kept udp listener keeps its sockets; sessions open before the
@@ -670,12 +680,7 @@ listeners:
         assert lingering.recv(100) == b"old:h"
         unanswered(gone_addr, b"x")
         # Once its session idled out (1 s), its socket closes: the port is free again.
-        wait_until(lambda: "removed udp listener(s) closed" in d.log(), timeout=10 * SLOW,
-                   what="the removed udp listener to close")
-        host, port = gone_addr.rsplit(":", 1)
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind((host, int(port)))
-        probe.close()
+        wait_port_freed(d, gone_addr)
         for c in (early, lingering, late, added_client, third):
             c.close()
     old_backend.close()
@@ -720,3 +725,92 @@ def test_a_reload_moves_a_udp_to_tcp_bridge_onto_the_new_upstream():
         c.close()
     first.close()
     second.close()
+
+
+def held_udp_port():
+    """A UDP port another server holds, bound with SO_REUSEADDR as dnsmasq binds its own."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    return holder, holder.getsockname()[1]
+
+
+def test_a_udp_listener_never_shares_a_port_another_server_holds(tmp_path):
+    holder, port = held_udp_port()
+    path = tmp_path / "taken.yaml"
+    path.write_text(f'listeners:\n  - {{name: taken, protocol: udp, listen: "127.0.0.1:{port}", handler: echo}}\n')
+    r = subprocess.run([BIN, "--config", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert f"listener taken: bind 127.0.0.1:{port}: Address already in use" in r.stderr
+    # Added by a reload: the whole reload is refused, and the port stays the other server's.
+    base = 'listeners:\n  - {name: e, protocol: udp, listen: "127.0.0.1:0", handler: echo}\n'
+    with Daemon(base) as d:
+        text = d.reload(base + f'  - {{name: taken, protocol: udp, listen: "127.0.0.1:{port}", handler: echo}}\n',
+                        expect="refused")
+        assert "Address already in use" in text
+    holder.close()
+
+
+def test_a_removed_reuse_port_listener_named_again_serves_every_new_client():
+    # Removed while a session is open, its sockets stay for that session's replies; named again
+    # by a later reload it serves again on them, rather than a new reuse_port group member
+    # beside it that would get only part of the new clients.
+    backend = UdpEchoBackend()
+    with_u = proxy_config(backend.address, reuse_port=True, shutdown_timeout="5s") + \
+        '  - {name: other, protocol: udp, listen: "127.0.0.1:0", handler: echo}\n'
+    without_u = with_u.replace(with_u[with_u.index("  - {name: u,"):with_u.index("  - {name: other")], "")
+    with Daemon(with_u) as d:
+        u_addr = d.addr("u")
+        early = udp_client(u_addr)
+        early.send(b"early")
+        assert early.recv(100) == b"early"
+        d.reload(without_u)
+        newcomer = udp_client(u_addr)
+        newcomer.send(b"x")
+        newcomer.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            newcomer.recv(100)
+        wait_until(lambda: metric(d, "switchyard_udp_datagrams_dropped_total", listener="u", reason="draining") == 1,
+                   what="the new client's datagram counted as dropped while draining")
+        newcomer.close()
+        text = d.reload(with_u)
+        assert "1 added" in text
+        clients = [udp_client(u_addr) for _ in range(40)]
+        for i, c in enumerate(clients):
+            c.send(b"n%d" % i)
+        for i, c in enumerate(clients):
+            assert c.recv(100) == b"n%d" % i
+            c.close()
+        early.send(b"still")
+        assert early.recv(100) == b"still"
+        early.close()
+    backend.close()
+
+
+def test_shutdown_timeout_closes_what_a_removed_listener_opened_before_an_earlier_reload():
+    backend = UdpEchoBackend()
+    base = proxy_config(backend.address, shutdown_timeout="2s") + \
+        '  - {name: t, listen: "127.0.0.1:0", handler: echo}\n' + \
+        '  - {name: other, protocol: udp, listen: "127.0.0.1:0", handler: echo}\n'
+    with Daemon(base) as d:
+        u_addr = d.addr("u")
+        c = udp_client(u_addr)
+        c.send(b"a")
+        assert c.recv(100) == b"a"
+        s = connect(d.addr("t"))
+        s.sendall(b"t")
+        assert recv_exact(s, 1) == b"t"
+        # A reload that keeps both listeners, then one that removes them: the session and the
+        # connection belong to the configuration before the first.
+        d.reload(base.replace("balancer: round-robin", "balancer: round-robin, idle_timeout: 61s"))
+        kept_only = base[:base.index("  - {name: u,")] + '  - {name: other, protocol: udp, listen: "127.0.0.1:0", handler: echo}\n'
+        d.reload(kept_only)
+        # shutdown_timeout (2 s) later both are closed, and the udp port is free.
+        s.settimeout(10 * SLOW)
+        assert s.recv(10) == b""
+        wait_port_freed(d, u_addr)
+        wait_until(lambda: metric(d, "switchyard_config_generations_draining") == 0, timeout=10 * SLOW,
+                   what="the replaced configurations freed")
+        s.close()
+        c.close()
+    backend.close()

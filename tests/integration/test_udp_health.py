@@ -1,9 +1,9 @@
 """Upstream health for UDP endpoints: active checks that send a datagram (ICMP port unreachable,
 a reply, the expected bytes), passive ejection by refusals and recovery by replies, for udp
-listeners and for stream clients bridged to UDP upstreams, when_all_down, and reloads that leave
-a udp listener on the configuration it started with."""
+listeners and for stream clients bridged to UDP upstreams, and when_all_down."""
 import struct
 import subprocess
+import time
 
 from harness import (Daemon, Dnsmasq, UdpEchoBackend, free_udp_port, needs_dns, recv_exact, udp_client,
                      wait_until)
@@ -44,9 +44,20 @@ def exchange(d, listener, payload, timeout=5.0):
 def refused(d, listener, count):
     """A new client's datagram draws ICMP port unreachable: waits until it is the count-th."""
     c = udp_client(d.addr(listener))
+    sent = [time.monotonic()]
     c.send(b"anyone?")
-    wait_until(lambda: metric(d, "switchyard_udp_datagrams_dropped_total", listener=listener,
-                              reason="upstream_refused") == count, what=f"refusal {count}")
+
+    def counted():
+        if metric(d, "switchyard_udp_datagrams_dropped_total", listener=listener, reason="upstream_refused") == count:
+            return True
+        # The kernel may send no ICMP for one datagram (its rate limits): the same session's next
+        # datagram draws another. Sent far apart, so a slow answer is never counted twice.
+        if time.monotonic() - sent[0] > 1.5:
+            sent[0] = time.monotonic()
+            c.send(b"anyone?")
+        return False
+
+    wait_until(counted, what=f"refusal {count}")
     c.close()
 
 
@@ -62,7 +73,7 @@ def test_when_all_down_reject_drops_a_udp_clients_datagram_without_a_session():
         m = d.metrics()
         assert m.get("switchyard_upstream_all_down_total", upstream="gone", when_all_down="reject") == 1
         assert m.get("switchyard_upstream_connect_attempts_total", upstream="gone", endpoint=dead) == 1
-        assert m.get("switchyard_udp_sessions_total", listener="u") == 2  # the second opened none
+        assert m.get("switchyard_udp_sessions_total", listener="u") == 1  # the second opened none
         assert "no healthy endpoint in upstream gone (when_all_down: reject)" in d.log()
         c.close()
 

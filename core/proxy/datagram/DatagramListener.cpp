@@ -94,7 +94,9 @@ void DatagramListener::open() {
         if (fd < 0) fail(*ctx_, "socket", errno);
         per_loop_[i]->set_socket(fd);  // owned from here: closed with the loop part
         int one = 1;
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        // No SO_REUSEADDR: for UDP it lets two sockets share an address (it has no TIME_WAIT to
+        // step over), so a listener would silently take the port of a server that set it too
+        // (dnsmasq does) instead of failing with "Address already in use".
         if (o.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
             fail(*ctx_, "SO_REUSEPORT", errno);
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
@@ -216,7 +218,10 @@ void DatagramListener::route(DatagramListenerLoop& receiver, const DatagramPeer&
     if (it != routes_.end()) {
         owner = it->second;
     } else {
-        if (!accepting()) return;  // draining: no new sessions
+        if (!accepting()) {  // draining: no new sessions
+            receiver.count_drop(DatagramDropReason::draining);
+            return;
+        }
         // A denied client is turned away here, before it costs a route and a hand-over; the
         // owning loop decides the rest (its limits count what it opens).
         if (!DatagramAdmission::source_allowed(receiver, *ctx_, peer)) return;

@@ -52,6 +52,9 @@ public:
     // open sessions go on until idle, `responses` reached or shutdown, so the sockets stay open
     // for their traffic until the listener is destroyed. Returns at once.
     void stop_accepting();
+    // Control thread: a listener a reload removed (its sockets still open for its sessions'
+    // replies) is named again by a later reload: new sessions are opened again.
+    void resume_accepting() { accepting_.store(true, std::memory_order_relaxed); }
 
     // Control thread, binary upgrade, while the loops run: the new process reads the sockets
     // from now on; open sessions here only send their replies. Blocks until every loop stopped.

@@ -125,7 +125,11 @@ void DatagramListenerLoop::read_socket() {
             if (peer.empty()) continue;
             if (echoing) {
                 // No sessions: the access rules hold for each datagram.
-                if (!listener_.accepting() || !DatagramAdmission::source_allowed(*this, context, peer)) continue;
+                if (!listener_.accepting()) {
+                    count_drop(DatagramDropReason::draining);
+                    continue;
+                }
+                if (!DatagramAdmission::source_allowed(*this, context, peer)) continue;
                 if (to_client) {  // echo with a codec: only datagrams that frame come back
                     int frames = to_client->decode(received_.data(i), received_.length(i));
                     if (frames < 0) {
@@ -193,7 +197,10 @@ void DatagramListenerLoop::deliver(const DatagramPeer& peer, const LocalAddress&
 }
 
 DatagramSession* DatagramListenerLoop::open_session(const DatagramPeer& peer, const LocalAddress& local) {
-    if (!listener_.accepting()) return nullptr;  // draining: no new sessions
+    if (!listener_.accepting()) {  // draining: no new sessions
+        count_drop(DatagramDropReason::draining);
+        return nullptr;
+    }
     // Routed (reuse_port off): the receiving loop applied the access rules before the hand-over.
     if (!DatagramAdmission::admit(*this, ctx(), peer, /*access_checked=*/listener_.routed())) return nullptr;
     DatagramSession* s = DatagramSession::open(*this, *current_, peer, local);

@@ -28,6 +28,8 @@ enum class DatagramDropReason : std::uint8_t {
     denied,               // an access rule denied its client
     rate_limit,           // it would have opened a session beyond rate_limit
     max_sessions_per_ip,  // its client's IP has max_sessions_per_ip sessions open
+    draining,             // a new client of a listener that opens no sessions any more (SIGTERM's
+                          // drain, or removed by a reload while its sessions end)
     count
 };
 
@@ -44,6 +46,7 @@ constexpr const char* to_string(DatagramDropReason r) {
         case DatagramDropReason::denied: return "denied";
         case DatagramDropReason::rate_limit: return "rate_limit";
         case DatagramDropReason::max_sessions_per_ip: return "max_sessions_per_ip";
+        case DatagramDropReason::draining: return "draining";
         default: return "unknown";
     }
 }

@@ -43,6 +43,7 @@ DatagramSession* DatagramSession::open(DatagramListenerLoop& owner, DatagramLoop
         s->close();
         return nullptr;
     }
+    inc(s->ctx_.datagram_metrics.sessions_total, s->loop_.index());  // opened: an endpoint took it
     return s;
 }
 
@@ -58,9 +59,7 @@ DatagramSession::DatagramSession(DatagramListenerLoop& owner, DatagramLoopContex
     gen_.add_session();
     loop_.attach(this);
     loop_.add_load(1);
-    const std::size_t shard = loop_.index();
-    inc(ctx_.datagram_metrics.sessions_total, shard);
-    add(ctx_.datagram_metrics.sessions_active, shard, 1);
+    add(ctx_.datagram_metrics.sessions_active, loop_.index(), 1);
 }
 
 bool DatagramSession::connect_endpoint() {

@@ -350,6 +350,20 @@ TEST_CASE("udp listeners: their own keys, stream keys refused, the stream-only k
           });
 }
 
+TEST_CASE("a udp echo listener refuses the keys that shape sessions: it opens none", "[config][errors]") {
+    CHECK(errors_of("listeners:\n"
+                    "  - {name: e, protocol: udp, listen: \"127.0.0.1:0\", handler: echo, max_sessions: 3, responses: 1,"
+                    " idle_timeout: 5s}\n") ==
+          Errors{
+              "2:68: listeners[0].max_sessions: max_sessions shapes udp sessions, and a udp listener with handler: "
+              "echo opens none (it answers each datagram by itself)",
+              "2:85: listeners[0].responses: responses shapes udp sessions, and a udp listener with handler: echo "
+              "opens none (it answers each datagram by itself)",
+              "2:99: listeners[0].idle_timeout: idle_timeout shapes udp sessions, and a udp listener with handler: "
+              "echo opens none (it answers each datagram by itself)",
+          });
+}
+
 TEST_CASE("a tcp and a udp listener may share an address and port; two udp listeners may not", "[config][errors]") {
     CHECK(errors_of("listeners:\n"
                     "  - {name: t, listen: \"127.0.0.1:5353\", handler: echo}\n"

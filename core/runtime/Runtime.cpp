@@ -708,6 +708,12 @@ void Runtime::reap() {
     for (auto& gen : retired_)
         if (gen->open_sessions() == 0) idle.push_back(gen.get());
     on_every_loop(*loops_, [](EventLoop&) {});
+    // A removal names every context of the listener, older generations' too: forget the ones
+    // freed here, so no later context at the same address is taken for them.
+    for (Generation* freed : idle)
+        for (const auto& c : freed->contexts)
+            for (Generation* g : generations())
+                if (std::find(idle.begin(), idle.end(), g) == idle.end()) std::erase(g->removed, c.get());
     std::erase_if(retired_, [&](const std::unique_ptr<Generation>& gen) {
         return std::find(idle.begin(), idle.end(), gen.get()) != idle.end();
     });

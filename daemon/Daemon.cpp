@@ -186,6 +186,9 @@ void reload(const CommandLine& cl, Runtime& rt, SystemdNotifier& notifier) {
     if (auto err = configure_logging(rt.options().log); !err.empty()) spdlog::warn("reload: log: {}", err);
     auto bound = rt.listener_addresses();
     for (const auto& [name, address] : bound) spdlog::info("reload: listener {} on {}", name, address);
+    for (const auto& name : outcome.removed)
+        spdlog::info("reload: listener {} removed: no new connections; open ones drain for up to {} ms", name,
+                     rt.options().shutdown_timeout.count());
     spdlog::info("reload applied (config hash {}): {} listener(s) kept, {} added, {} removed; open connections "
                  "keep the configuration they started with",
                  hash, outcome.listeners_kept, outcome.listeners_added, outcome.listeners_removed);

@@ -638,6 +638,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
         if (taken[j]) continue;
         listeners_[j]->stop_accepting();
         for (const void* c : contexts_of(listeners_[j]->context())) current_->removed.push_back(c);
+        out.removed.push_back(listeners_[j]->name());
         stopped_listeners_.push_back(std::move(listeners_[j]));
         ++out.listeners_removed;
     }
@@ -652,6 +653,7 @@ ReloadOutcome Runtime::reload(const Options& next) {
         // Its open sessions still reply through its sockets: they stay until those end.
         datagram_listeners_[j]->stop_accepting();
         for (const void* c : contexts_of(datagram_listeners_[j]->context())) current_->removed.push_back(c);
+        out.removed.push_back(datagram_listeners_[j]->name());
         stopped_datagram_listeners_.push_back(std::move(datagram_listeners_[j]));
         ++out.listeners_removed;
     }

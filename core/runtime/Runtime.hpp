@@ -53,6 +53,7 @@ struct ReloadOutcome {
     std::vector<ConfigError> errors;    // why it was refused, each with its YAML place
     std::vector<std::string> warnings;  // applied, except these
     std::size_t listeners_kept = 0, listeners_added = 0, listeners_removed = 0;
+    std::vector<std::string> removed;  // the names of the listeners it removed
 };
 
 class Runtime {

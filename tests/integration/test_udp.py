@@ -657,6 +657,7 @@ listeners:
 
         text = d.reload(config(new_backend.address, added))
         assert "1 removed" in text and "1 added" in text, text
+        assert "reload: listener gone removed: no new connections; open ones drain for up to 10000 ms" in text
         assert d.addr("u") == u_addr  # the same sockets
         # The session opened before the reload stays with the endpoint it started with.
         early.send(b"2")

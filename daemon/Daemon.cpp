@@ -91,6 +91,19 @@ std::string admission_summary(const ListenerOptions& l) {
     return out;
 }
 
+// What is valid but most likely not what was meant: logged at start, printed by --check-config.
+std::vector<std::string> config_warnings(const Options& o) {
+    std::vector<std::string> out;
+    for (const auto& l : o.listeners) {
+        // nginx's rules: a client no rule matches is allowed, so rules that only allow keep
+        // nobody out.
+        if (!l.access.empty() &&
+            std::none_of(l.access.begin(), l.access.end(), [](const AccessRule& r) { return r.action == AccessAction::deny; }))
+            out.push_back("listener " + l.name + ": every access rule allows, and a client no rule matches is allowed "
+                          "too, so the rules keep nobody out; end them with '- deny: all'");
+    }
+    return out;
+}
 void log_summary(const Runtime& rt) {
     const Options& o = rt.options();
     spdlog::info("switchyard {} starting: {} loop(s), loop_wait {}, tick {} ms, shutdown_timeout {} ms",
@@ -126,17 +139,10 @@ void log_summary(const Runtime& rt) {
                                    std::to_string(l.frame_timeout.count()) + " ms"
                              : "");
     }
-    for (const auto& l : o.listeners) {
+    for (const auto& l : o.listeners)
         if (std::string admission = admission_summary(l); !admission.empty())
             spdlog::info("listener {}: {}", l.name, admission);
-        // nginx's rules: a client no rule matches is allowed, so rules that only allow keep
-        // nobody out.
-        if (!l.access.empty() &&
-            std::none_of(l.access.begin(), l.access.end(), [](const AccessRule& r) { return r.action == AccessAction::deny; }))
-            spdlog::warn("listener {}: every access rule allows, and a client no rule matches is allowed too, so the "
-                         "rules keep nobody out; end them with '- deny: all'",
-                         l.name);
-    }
+    for (const auto& w : config_warnings(o)) spdlog::warn("{}", w);
     if (!rt.metrics_address().empty()) {
         spdlog::info("metrics: serving http://{}{}", rt.metrics_address(), o.metrics.path);
         if (!is_loopback_listen(o.metrics.listen))
@@ -370,6 +376,7 @@ int daemon_main(int argc, char** argv) {
             print_errors(cl.config_file, errors);
             return 1;
         }
+        for (const auto& w : config_warnings(*loaded.options)) std::cerr << cl.config_file << ": warning: " << w << "\n";
         std::cout << cl.config_file << ": configuration OK\n";
         return 0;
     }

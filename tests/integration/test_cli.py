@@ -55,6 +55,16 @@ listeners:
     port_holder.close()
 
 
+def test_check_config_warns_of_access_rules_that_keep_nobody_out():
+    path = write("""
+listeners:
+  - {name: a, listen: "127.0.0.1:0", handler: echo, access: [{allow: 10.0.0.0/8}]}
+""")
+    r = run("--check-config", path)
+    assert r.returncode == 0 and "configuration OK" in r.stdout
+    assert "warning: listener a: every access rule allows" in r.stderr
+
+
 def test_bundled_examples_pass_check_config():
     root = os.path.join(os.path.dirname(__file__), "../../config/examples")
     for name in sorted(os.listdir(root)):

@@ -63,8 +63,7 @@ void DatagramListener::switch_context(ListenerContext& next) {
         balancer_ = std::make_unique<LoopBalancer>(next.options.balancer, loops_);
     for (auto& part : per_loop_) part->switch_context(next);
     ctx_ = &next;
-    // A bridge (stream upstream) has no sessions to route; a reload may make or unmake one.
-    routed_ = !ctx_->options.reuse_port && loops_.size() > 1 && ctx_->upstream != nullptr && !per_loop_[0]->bridged();
+    routed_ = needs_routing();  // a reload may make or unmake a bridge
     if (routed_ && !was_routed) make_inboxes();
 }
 
@@ -100,12 +99,7 @@ void DatagramListener::open() {
         if (o.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
             fail(*ctx_, "SO_REUSEPORT", errno);
         if (sa.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        // A deeper queue absorbs bursts while the loop is busy elsewhere: a datagram that finds
-        // it full is lost before anyone can count it (the kernel's RcvbufErrors).
-        if (o.receive_buffer > 0) {
-            int bytes = static_cast<int>(std::min<std::uint64_t>(o.receive_buffer, INT32_MAX / 2));
-            ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-        }
+        per_loop_[i]->set_receive_buffer(o.receive_buffer);
         // On a wildcard address, learn which address each datagram was sent to, so the reply
         // leaves from it (a specific address needs nothing: replies leave from it anyway).
         if (wildcard) {
@@ -182,14 +176,18 @@ std::vector<int> DatagramListener::listening_fds() const {
 
 void DatagramListener::finish_open() {
     const auto& o = ctx_->options;
-    // Sessions need their owner found; a bridge to a stream upstream has none (each loop that
-    // reads writes onto its own pooled connection).
-    routed_ = !o.reuse_port && loops_.size() > 1 && ctx_->upstream != nullptr && !per_loop_[0]->bridged();
+    routed_ = needs_routing();
     if (!o.reuse_port) {
         const int fd = per_loop_[0]->socket();
         for (std::size_t i = 1; i < per_loop_.size(); ++i) per_loop_[i]->set_reply_socket(fd);
     }
     if (routed_) make_inboxes();
+}
+
+bool DatagramListener::needs_routing() const {
+    // Sessions need their owner found; a bridge to a stream upstream has none (each loop that
+    // reads writes onto its own pooled connection).
+    return !ctx_->options.reuse_port && loops_.size() > 1 && ctx_->upstream != nullptr && !per_loop_[0]->bridged();
 }
 
 void DatagramListener::make_inboxes() {

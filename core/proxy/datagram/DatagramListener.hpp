@@ -94,6 +94,7 @@ public:
 
 private:
     void make_inboxes();
+    bool needs_routing() const;  // one socket, several loops, sessions: datagrams go to their owner
 
     ListenerContext* ctx_;
     LoopGroup& loops_;

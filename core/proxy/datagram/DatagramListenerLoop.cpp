@@ -50,14 +50,17 @@ void DatagramListenerLoop::switch_context(ListenerContext& next) {
         received_ = DatagramBatch(batch_slots(o.max_datagram), o.max_datagram);
         replies_ = DatagramBatch(batch_slots(o.max_datagram), o.max_datagram);
     }
-    if (fd_ >= 0 && o.receive_buffer > 0 && o.receive_buffer != ctx().options.receive_buffer) {
-        int bytes = static_cast<int>(std::min<std::uint64_t>(o.receive_buffer, INT32_MAX / 2));
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    }
+    if (o.receive_buffer != ctx().options.receive_buffer) set_receive_buffer(o.receive_buffer);
     retired_.push_back(std::move(current_));
     current_ = std::make_unique<DatagramLoopContext>(next, loop_);
     if (fd_ >= 0 && reading_ && current_->stream()) current_->stream()->start();
     sweep_retired();
+}
+
+void DatagramListenerLoop::set_receive_buffer(std::uint64_t bytes) {
+    if (fd_ < 0 || bytes == 0) return;
+    int value = static_cast<int>(std::min<std::uint64_t>(bytes, INT32_MAX / 2));
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &value, sizeof value);
 }
 
 void DatagramListenerLoop::retire() {

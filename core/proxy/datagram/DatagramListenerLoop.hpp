@@ -51,6 +51,11 @@ public:
         reply_fd_ = fd;
     }
     void set_reply_socket(int fd) { reply_fd_ = fd; }
+    // Control thread (or while the loops are parked): SO_RCVBUF of the socket this loop reads,
+    // in bytes (receive_buffer; 0 keeps the kernel's default). A deeper queue absorbs bursts
+    // while the loop is busy elsewhere: a datagram that finds it full is lost before anyone can
+    // count it (the kernel's RcvbufErrors).
+    void set_receive_buffer(std::uint64_t bytes);
     int socket() const { return fd_; }
     // True when the upstream is a stream (a bridge): frames go onto a pooled connection.
     bool bridged() const { return current_->stream() != nullptr; }
